@@ -1,0 +1,90 @@
+# Makefile - llmsyn-fhir. `make` builds build/llmsyn-fhir and build/libllmsyn.a.
+# Knobs: DEVELOPER=1 (strict warnings, -Werror), SANITIZER=address,undefined, PREFIX, DESTDIR.
+
+PREFIX ?= /usr/local
+DATADIR ?= $(PREFIX)/share/llmsyn-fhir
+BUILD ?= build
+CC ?= cc
+PKGS := libcurl libcjson libxml-2.0 uuid openssl
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
+	-Wall -Wextra -pthread -MMD -MP -DLLMSYN_DATADIR='"$(DATADIR)"'
+LDLIBS += $(PKG_LIBS) -lm -pthread
+
+ifeq ($(DEVELOPER),1)
+CFLAGS += -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wcast-qual \
+	-Wwrite-strings -Wformat=2 -Wundef -Wvla -Wno-unused-parameter
+endif
+ifneq ($(SANITIZER),)
+CFLAGS += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZER)
+endif
+
+LIB_SRC := $(sort $(wildcard src/*/*.c))
+LIB_SRC := $(filter-out src/cli/%,$(LIB_SRC))
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libllmsyn.a
+BIN := $(BUILD)/llmsyn-fhir
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all run test unit-test integration-test check-src deps install uninstall clean bench
+
+all: $(BIN) $(LIB)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+
+# The README's first command: set up, build, and write 100 records with the builtin backend.
+run: $(BIN)
+	$(BIN) --out out/bundles --force
+
+deps:
+	./tools/install-deps.sh
+
+# The README's second command: everything, from a clean build.
+test: all $(UNIT_BIN)
+	./tests/run-tests.sh $(BUILD)
+
+bench: all
+	./bench/run.sh $(BUILD)
+
+check-src:
+	./tools/check-src.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/llmsyn
+	install -d $(DESTDIR)$(DATADIR)/prompts $(DESTDIR)$(DATADIR)/mappings
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/llmsyn-fhir
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libllmsyn.a
+	install -m 644 include/llmsyn/*.h $(DESTDIR)$(PREFIX)/include/llmsyn/
+	install -m 644 prompts/*.prompt $(DESTDIR)$(DATADIR)/prompts/
+	install -m 644 mappings/*.json $(DESTDIR)$(DATADIR)/mappings/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/llmsyn-fhir $(DESTDIR)$(PREFIX)/lib/libllmsyn.a
+	rm -rf $(DESTDIR)$(PREFIX)/include/llmsyn $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

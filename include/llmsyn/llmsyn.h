@@ -1,0 +1,88 @@
+/* llmsyn.h - public API of libllmsyn: generate synthetic inpatient records as FHIR R4. */
+#ifndef LLMSYN_H
+#define LLMSYN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One status enum for the whole library; 0 is success. The CLI maps each to an exit status. */
+typedef enum {
+    LLMSYN_OK = 0,
+    LLMSYN_E_USAGE = 2,      /* bad option or option value */
+    LLMSYN_E_INPUT = 3,      /* malformed prior, prompt, knowledge base, dictionary */
+    LLMSYN_E_BACKEND = 4,    /* the model backend failed or answered unusably */
+    LLMSYN_E_VALIDATION = 5, /* produced data failed validation */
+    LLMSYN_E_UPLOAD = 6,     /* a FHIR server refused or failed */
+    LLMSYN_E_OUTPUT = 7,     /* cannot write the output folder */
+    LLMSYN_E_INTERRUPTED = 8,/* stopped by a signal; resumable */
+    LLMSYN_E_NOMEM = 9,
+    LLMSYN_E_INTERNAL = 10
+} llmsyn_status;
+
+/* A short static description of a status. */
+const char *llmsyn_strerror(llmsyn_status status);
+
+typedef enum { LLMSYN_MODE_FULL = 0, LLMSYN_MODE_PRIOR, LLMSYN_MODE_BASE } llmsyn_mode;
+typedef enum { LLMSYN_FORMAT_BUNDLES = 0, LLMSYN_FORMAT_NDJSON, LLMSYN_FORMAT_CSV } llmsyn_format;
+
+/* Options of one generation run. Strings are borrowed for the life of the run.
+ * llmsyn_options_init() fills the defaults; NULL strings mean "use the default". */
+struct llmsyn_options {
+    uint64_t count;            /* records in the whole (unsharded) run; default 100 */
+    uint64_t seed;             /* default 1 */
+    unsigned shard_index;      /* K of --shard K/N (0-based); default 0 */
+    unsigned shard_count;      /* N of --shard K/N; default 1 */
+    unsigned jobs;             /* worker threads; default 1 */
+    llmsyn_mode mode;
+    llmsyn_format format;
+    int force;                 /* allow a non-empty output folder */
+    const char *out_dir;       /* required */
+    const char *data_dir;      /* holds prompts/ and mappings/; default: built-in search */
+    const char *prior_path;    /* default: <data_dir>/mappings/prior.json */
+    const char *knowledge_path;/* default: <data_dir>/mappings/knowledge.json */
+    const char *prompts_dir;   /* default: <data_dir>/prompts */
+    const char *extra_steps;   /* comma list of optional steps to enable, e.g. "prescriptions" */
+    /* model backend */
+    const char *backend;       /* "builtin" (default) or "openai" */
+    const char *llm_url;       /* openai: base URL, default https://api.openai.com/v1 */
+    const char *model;         /* openai: model name */
+    const char *api_key;       /* openai: secret; never printed or written */
+    double temperature;        /* default 0.7 */
+    int max_tokens;            /* default 2048 */
+    long timeout_ms;           /* per request, default 120000 */
+};
+
+void llmsyn_options_init(struct llmsyn_options *opts);
+
+/* Progress and diagnostics: the library never prints. */
+struct llmsyn_callbacks {
+    void (*progress)(void *user, uint64_t done, uint64_t total, uint64_t failed);
+    void (*warning)(void *user, const char *message);
+    void *user;
+};
+
+/* Summary of a finished run. */
+struct llmsyn_summary {
+    uint64_t records_ok;
+    uint64_t records_failed;
+    uint64_t model_calls;
+    uint64_t reasks;
+    double seconds;
+};
+
+/* Runs one generation. Returns LLMSYN_OK or a status; on failure `errbuf`
+ * (if not NULL) receives a one-line message naming the file, field or flag. */
+llmsyn_status llmsyn_generate(const struct llmsyn_options *opts, const struct llmsyn_callbacks *cb,
+                              struct llmsyn_summary *summary, char *errbuf, size_t errlen);
+
+/* Asks a running llmsyn_generate() to stop after the records in flight (signal-safe). */
+void llmsyn_request_stop(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

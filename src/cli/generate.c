@@ -1,0 +1,272 @@
+/* generate.c - the generate subcommand: flags to llmsyn_options, signals, progress, exit status. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+enum {
+    OPT_SEED = 256, OPT_FORMAT, OPT_MODE, OPT_PRIOR, OPT_KNOWLEDGE, OPT_PROMPTS, OPT_DATA_DIR, OPT_STEPS,
+    OPT_SHARD, OPT_FORCE, OPT_LLM, OPT_LLM_URL, OPT_MODEL, OPT_TEMPERATURE, OPT_MAX_TOKENS, OPT_TIMEOUT,
+};
+
+static const struct option long_options[] = {
+    { "count", required_argument, NULL, 'n' },     { "out", required_argument, NULL, 'o' },
+    { "jobs", required_argument, NULL, 'j' },      { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },            { "seed", required_argument, NULL, OPT_SEED },
+    { "format", required_argument, NULL, OPT_FORMAT }, { "mode", required_argument, NULL, OPT_MODE },
+    { "prior", required_argument, NULL, OPT_PRIOR }, { "knowledge", required_argument, NULL, OPT_KNOWLEDGE },
+    { "prompts", required_argument, NULL, OPT_PROMPTS }, { "data-dir", required_argument, NULL, OPT_DATA_DIR },
+    { "steps", required_argument, NULL, OPT_STEPS }, { "shard", required_argument, NULL, OPT_SHARD },
+    { "force", no_argument, NULL, OPT_FORCE },     { "llm", required_argument, NULL, OPT_LLM },
+    { "llm-url", required_argument, NULL, OPT_LLM_URL }, { "model", required_argument, NULL, OPT_MODEL },
+    { "temperature", required_argument, NULL, OPT_TEMPERATURE },
+    { "max-tokens", required_argument, NULL, OPT_MAX_TOKENS }, { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { NULL, 0, NULL, 0 },
+};
+
+void usage_generate(void)
+{
+    printf("usage: " CLI_NAME " [generate] --out DIR [options]\n"
+           "Generates synthetic inpatient records (LLMSYN: demographics, main diagnosis, complications,\n"
+           "procedures) and writes them as FHIR R4 transaction bundles.\n\n"
+           "Output\n"
+           "  -o, --out DIR          output folder (refused when not empty, unless --force)\n"
+           "  -n, --count N          records in the run (default 100)\n"
+           "      --format F         bundles (one file per record, default) | ndjson (one file per\n"
+           "                         resource type) | csv (the paper's flat table)\n"
+           "      --force            write into a non-empty output folder\n"
+           "      --seed S           random seed (default 1); the same seed gives the same bytes\n"
+           "  -j, --jobs N           worker threads (default 1); output is identical for any N\n"
+           "      --shard K/N        make only the K-th (0-based) of N disjoint slices of the run\n"
+           "  -q, --quiet            no progress\n"
+           "Pipeline\n"
+           "      --mode M           full (prior + knowledge, default) | prior | base (paper's ablation)\n"
+           "      --steps +NAME,...  enable optional steps (available: prescriptions)\n"
+           "      --prior FILE       prior statistics (default mappings/prior.json)\n"
+           "      --knowledge FILE   knowledge base (default mappings/knowledge.json)\n"
+           "      --prompts DIR      prompt templates (default prompts/)\n"
+           "      --data-dir DIR     folder holding prompts/ and mappings/\n"
+           "Model backend\n"
+           "      --llm NAME         builtin (default: offline, no key) | openai (any OpenAI-compatible server)\n"
+           "      --llm-url URL      base URL (default https://api.openai.com/v1)\n"
+           "      --model NAME       model name (required for openai)\n"
+           "      --temperature T    sampling temperature (default 0.7)\n"
+           "      --max-tokens N     completion token limit (default 2048)\n"
+           "      --timeout SEC      per-request timeout in seconds (default 120)\n"
+           "  The API key is read from LLMSYN_API_KEY or OPENAI_API_KEY; it is never printed or written.\n\n"
+           "Exit status: 0 ok, 2 usage, 3 bad input file, 4 model backend, 5 validation, 6 upload,\n"
+           "7 cannot write output, 8 interrupted, 9 out of memory, 10 internal error.\n");
+}
+
+static int parse_u64(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    unsigned long long v;
+
+    errno = 0;
+    if (!s || !*s || *s == '-')
+        goto bad;
+    v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        goto bad;
+    *out = v;
+    return 0;
+bad:
+    msg_error("%s: '%s' is not a whole number between %llu and %llu", flag, s ? s : "",
+              (unsigned long long)min, (unsigned long long)max);
+    return -1;
+}
+
+static int parse_double(const char *flag, const char *s, double min, double max, double *out)
+{
+    char *end = NULL;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < min || v > max) {
+        msg_error("%s: '%s' is not a number between %g and %g", flag, s, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_shard(const char *s, struct llmsyn_options *o)
+{
+    char k[32];
+    const char *slash = strchr(s, '/');
+    uint64_t kv, nv;
+
+    if (!slash || (size_t)(slash - s) >= sizeof k) {
+        msg_error("--shard: '%s' is not K/N (for example 0/4)", s);
+        return -1;
+    }
+    memcpy(k, s, (size_t)(slash - s));
+    k[slash - s] = '\0';
+    if (parse_u64("--shard N", slash + 1, 1, 1000000, &nv) < 0 || parse_u64("--shard K", k, 0, nv - 1, &kv) < 0)
+        return -1;
+    o->shard_index = (unsigned)kv;
+    o->shard_count = (unsigned)nv;
+    return 0;
+}
+
+static int parse_choice(const char *flag, const char *s, const char *const *names, int *out)
+{
+    int i;
+
+    for (i = 0; names[i]; i++)
+        if (!strcmp(s, names[i])) {
+            *out = i;
+            return 0;
+        }
+    msg_error("%s: unknown value '%s'", flag, s);
+    return -1;
+}
+
+static int parse_option(int c, const char *arg, struct llmsyn_options *o, int *quiet)
+{
+    static const char *const formats[] = { "bundles", "ndjson", "csv", NULL };
+    static const char *const modes[] = { "full", "prior", "base", NULL };
+    uint64_t u;
+    double d;
+    int choice;
+
+    switch (c) {
+    case 'n': return parse_u64("--count", arg, 1, UINT64_C(1) << 40, &o->count);
+    case 'o': o->out_dir = arg; return 0;
+    case 'j':
+        if (parse_u64("--jobs", arg, 1, 256, &u) < 0)
+            return -1;
+        o->jobs = (unsigned)u;
+        return 0;
+    case 'q': *quiet = 1; return 0;
+    case OPT_SEED: return parse_u64("--seed", arg, 0, UINT64_MAX, &o->seed);
+    case OPT_FORMAT:
+        if (parse_choice("--format", arg, formats, &choice) < 0)
+            return -1;
+        o->format = (llmsyn_format)choice;
+        return 0;
+    case OPT_MODE:
+        if (parse_choice("--mode", arg, modes, &choice) < 0)
+            return -1;
+        o->mode = (llmsyn_mode)choice;
+        return 0;
+    case OPT_PRIOR: o->prior_path = arg; return 0;
+    case OPT_KNOWLEDGE: o->knowledge_path = arg; return 0;
+    case OPT_PROMPTS: o->prompts_dir = arg; return 0;
+    case OPT_DATA_DIR: o->data_dir = arg; return 0;
+    case OPT_STEPS: o->extra_steps = arg; return 0;
+    case OPT_SHARD: return parse_shard(arg, o);
+    case OPT_FORCE: o->force = 1; return 0;
+    case OPT_LLM: o->backend = arg; return 0;
+    case OPT_LLM_URL: o->llm_url = arg; return 0;
+    case OPT_MODEL: o->model = arg; return 0;
+    case OPT_TEMPERATURE: return parse_double("--temperature", arg, 0, 2, &o->temperature);
+    case OPT_MAX_TOKENS:
+        if (parse_u64("--max-tokens", arg, 1, 1000000, &u) < 0)
+            return -1;
+        o->max_tokens = (int)u;
+        return 0;
+    case OPT_TIMEOUT:
+        if (parse_double("--timeout", arg, 0.001, 86400, &d) < 0)
+            return -1;
+        o->timeout_ms = (long)(d * 1000);
+        return 0;
+    }
+    return -1;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    llmsyn_request_stop();
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static const char *api_key_from_env(void)
+{
+    const char *k = getenv("LLMSYN_API_KEY");
+
+    if (!k || !*k)
+        k = getenv("OPENAI_API_KEY");
+    return k && *k ? k : NULL;
+}
+
+static int report_outcome(llmsyn_status st, const struct llmsyn_options *o, const struct llmsyn_summary *sum,
+                          const char *err)
+{
+    if (st == LLMSYN_E_INTERRUPTED) {
+        msg_error("%s; %llu records are complete in '%s' (see run-report.txt); rerun into a new folder, "
+                  "or with --force, to make the rest",
+                  err, (unsigned long long)sum->records_ok, o->out_dir);
+        return st;
+    }
+    if (st != LLMSYN_OK) {
+        msg_error("%s", err[0] ? err : llmsyn_strerror(st));
+        return st;
+    }
+    msg_info("wrote %llu records to '%s' (%llu failed, %llu model calls, %llu re-asks) in %.2fs",
+             (unsigned long long)sum->records_ok, o->out_dir, (unsigned long long)sum->records_failed,
+             (unsigned long long)sum->model_calls, (unsigned long long)sum->reasks, sum->seconds);
+    if (sum->records_failed)
+        msg_warn("%llu records failed; their reasons are in '%s/run-report.txt'",
+                 (unsigned long long)sum->records_failed, o->out_dir);
+    return LLMSYN_OK;
+}
+
+int cmd_generate(int argc, char **argv)
+{
+    struct llmsyn_options o;
+    struct llmsyn_summary sum;
+    struct progress prog;
+    struct llmsyn_callbacks cb = { progress_update, NULL, &prog };
+    char err[512] = "";
+    int c, quiet = 0;
+    llmsyn_status st;
+
+    llmsyn_options_init(&o);
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":n:o:j:qh", long_options, NULL)) != -1) {
+        if (c == 'h') {
+            usage_generate();
+            return 0;
+        }
+        if (c == '?' || c == ':') {
+            msg_error(c == '?' ? "unknown option '%s' (see '" CLI_NAME " --help')" : "option '%s' needs a value",
+                      argv[optind - 1]);
+            return LLMSYN_E_USAGE;
+        }
+        if (parse_option(c, optarg, &o, &quiet) < 0)
+            return LLMSYN_E_USAGE;
+    }
+    if (optind < argc) {
+        msg_error("unexpected argument '%s' (see '" CLI_NAME " --help')", argv[optind]);
+        return LLMSYN_E_USAGE;
+    }
+    if (!o.out_dir) {
+        msg_error("an output folder is required: --out DIR");
+        return LLMSYN_E_USAGE;
+    }
+    o.api_key = api_key_from_env();
+    install_signals();
+    progress_init(&prog, quiet);
+    st = llmsyn_generate(&o, &cb, &sum, err, sizeof err);
+    progress_finish(&prog);
+    return report_outcome(st, &o, &sum, err);
+}

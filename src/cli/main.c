@@ -1,0 +1,37 @@
+/* main.c - dispatches llmsyn-fhir's subcommands; generate is the default. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void usage(void)
+{
+    printf("usage: " CLI_NAME " [generate] [options]      generate records (see '" CLI_NAME " generate --help')\n"
+           "       " CLI_NAME " validate PATH...          check bundle files or folders against conformance/\n"
+           "       " CLI_NAME " --version | --help\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+
+    if (cmd && (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help"))) {
+        usage();
+        printf("\n");
+        usage_generate();
+        return 0;
+    }
+    if (cmd && !strcmp(cmd, "--version")) {
+        printf(CLI_NAME " " CLI_VERSION "\n");
+        return 0;
+    }
+    if (cmd && !strcmp(cmd, "generate"))
+        return cmd_generate(argc - 1, argv + 1);
+    if (cmd && !strcmp(cmd, "validate"))
+        return cmd_validate(argc - 1, argv + 1);
+    if (cmd && cmd[0] != '-') {
+        msg_error("unknown command '%s' (see '" CLI_NAME " --help')", cmd);
+        return LLMSYN_E_USAGE;
+    }
+    return cmd_generate(argc, argv);
+}

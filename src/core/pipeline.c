@@ -1,0 +1,318 @@
+/* pipeline.c - loads a run's inputs and walks one record through the enabled steps. */
+#include "core/pipeline.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "extract/extract.h"
+
+/* ---- data folder: prompts/ and mappings/ ---- */
+
+static int dir_has_prompts(const char *dir)
+{
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof path, "%s/prompts/demographics.prompt", dir);
+    return access(path, R_OK) == 0;
+}
+
+/* --data-dir, $LLMSYN_DATA_DIR, the source tree around the binary, then the install prefix. */
+static void find_data_dir(const struct llmsyn_options *opts, char *out, size_t n)
+{
+    const char *env = getenv("LLMSYN_DATA_DIR");
+    char exe[PATH_MAX];
+    ssize_t len;
+    char *slash;
+
+    if (opts->data_dir) {
+        snprintf(out, n, "%s", opts->data_dir);
+        return;
+    }
+    if (env && *env) {
+        snprintf(out, n, "%s", env);
+        return;
+    }
+    len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(out, n, "%s/..", exe);
+            if (dir_has_prompts(out))
+                return;
+        }
+    }
+    snprintf(out, n, "%s", LLMSYN_DATADIR);
+}
+
+/* ---- steps ---- */
+
+static int step_listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = list;
+
+    while (p && *p) {
+        while (*p == '+' || *p == ',' || *p == ' ')
+            p++;
+        if (!strncmp(p, name, n) && (p[n] == '\0' || p[n] == ','))
+            return 1;
+        p = strchr(p, ',');
+    }
+    return 0;
+}
+
+/* Checks every name in --steps exists and is optional. */
+static int check_extra_steps(const char *list, struct error *err)
+{
+    char name[64];
+    const char *p = list, *end;
+    const struct step_def *s;
+
+    while (p && *p) {
+        while (*p == '+' || *p == ',' || *p == ' ')
+            p++;
+        end = p + strcspn(p, ",");
+        if (end == p)
+            break;
+        snprintf(name, sizeof name, "%.*s", (int)(end - p), p);
+        s = step_find(name);
+        if (!s)
+            return error_set(err, LLMSYN_E_USAGE, "--steps: unknown step '%s'", name), -1;
+        p = end;
+    }
+    return 0;
+}
+
+static int load_steps(struct pipeline *pl, const char *prompts_dir, struct error *err)
+{
+    size_t i;
+
+    if (check_extra_steps(pl->opts->extra_steps, err) < 0)
+        return -1;
+    for (i = 0; i < step_count && pl->nsteps < PIPELINE_MAX_STEPS; i++) {
+        const struct step_def *s = &step_table[i];
+
+        if (!s->default_on && !step_listed(pl->opts->extra_steps, s->name))
+            continue;
+        pl->templates[pl->nsteps] = prompt_template_load(prompts_dir, s, err);
+        if (!pl->templates[pl->nsteps])
+            return -1;
+        pl->steps[pl->nsteps++] = s;
+    }
+    return 0;
+}
+
+int pipeline_load(struct pipeline *pl, const struct llmsyn_options *opts, struct error *err)
+{
+    char data[PATH_MAX], path[PATH_MAX], prompts[PATH_MAX];
+
+    memset(pl, 0, sizeof *pl);
+    pl->opts = opts;
+    find_data_dir(opts, data, sizeof data);
+    snprintf(path, sizeof path, "%s/mappings/prior.json", data);
+    pl->prior = prior_load(opts->prior_path ? opts->prior_path : path, err);
+    if (!pl->prior)
+        return -1;
+    snprintf(path, sizeof path, "%s/mappings/knowledge.json", data);
+    pl->kb = kb_load(opts->knowledge_path ? opts->knowledge_path : path, err);
+    if (!pl->kb)
+        return -1;
+    snprintf(prompts, sizeof prompts, "%s/prompts", data);
+    if (opts->prompts_dir)
+        snprintf(prompts, sizeof prompts, "%s", opts->prompts_dir);
+    pl->system_prompt = prompt_system_load(prompts, err);
+    if (!pl->system_prompt)
+        return -1;
+    return load_steps(pl, prompts, err);
+}
+
+void pipeline_unload(struct pipeline *pl)
+{
+    size_t i;
+
+    for (i = 0; i < pl->nsteps; i++)
+        prompt_template_free(&pl->templates[i]);
+    prior_free(&pl->prior);
+    kb_free(&pl->kb);
+    free(pl->system_prompt);
+    pl->system_prompt = NULL;
+    pl->nsteps = 0;
+}
+
+int pipeline_worker_init(struct pipeline_worker *w, const struct pipeline *pl, struct error *err)
+{
+    struct llm_config cfg = { pl->opts, pl->prior, pl->kb };
+
+    memset(w, 0, sizeof *w);
+    w->pl = pl;
+    w->backend = llm_backend_new(&cfg, err);
+    return w->backend ? 0 : -1;
+}
+
+void pipeline_worker_free(struct pipeline_worker *w)
+{
+    llm_backend_free(&w->backend);
+    record_free(&w->rec);
+    record_free(&w->step_out);
+    buf_free(&w->prompt);
+    buf_free(&w->answer);
+    buf_free(&w->reask);
+    buf_free(&w->reanswer);
+}
+
+/* ---- one record ---- */
+
+/* Per-request seed: a model server that honours `seed` answers the same request the same way. */
+static uint64_t request_seed(uint64_t seed, uint64_t index, size_t step)
+{
+    struct rng r;
+
+    rng_seed(&r, seed, index * PIPELINE_MAX_STEPS + step + 1);
+    return rng_next(&r) >> 33; /* servers take seeds as signed 32-bit or 64-bit ints */
+}
+
+static int ask(struct pipeline_worker *w, size_t si, const struct llm_request *req, struct buf *answer,
+               struct error *err)
+{
+    struct llm_usage usage;
+
+    buf_reset(answer);
+    if (w->backend->complete(w->backend, req, answer, &usage, err) < 0)
+        return -1;
+    w->stats[si].calls++;
+    w->stats[si].prompt_tokens += usage.prompt_tokens;
+    w->stats[si].completion_tokens += usage.completion_tokens;
+    return 0;
+}
+
+static int parse_answer(struct pipeline_worker *w, const struct step_def *step, const struct buf *answer,
+                        struct error *parse)
+{
+    error_clear(parse);
+    record_clear(&w->step_out);
+    return extract_answer(buf_str(answer), answer->len, step, &w->step_out, parse);
+}
+
+/* Runs step si: ask, extract, re-ask once quoting the parse error. Returns 0 with the step's
+ * fields in w->step_out, 1 when the record fails (res filled), -1 on a run-stopping error. */
+static int run_step(struct pipeline_worker *w, size_t si, struct llm_request *req, struct record_result *res,
+                    struct error *err)
+{
+    const struct step_def *step = w->pl->steps[si];
+    struct error parse;
+    int rc;
+
+    if (ask(w, si, req, &w->answer, err) < 0)
+        return -1;
+    if (parse_answer(w, step, &w->answer, &parse) == 0)
+        return 0;
+    buf_reset(&w->reask);
+    if (buf_printf(&w->reask,
+                   "Your answer could not be used: %s. Answer again and end with the final output block, "
+                   "one `[FIELD]: value` line per field, exactly as the instructions show.",
+                   parse.msg) < 0)
+        return error_set(err, LLMSYN_E_NOMEM, "out of memory"), -1;
+    req->reask = buf_str(&w->reask);
+    req->previous_answer = buf_str(&w->answer);
+    w->stats[si].reasks++;
+    rc = ask(w, si, req, &w->reanswer, err);
+    req->reask = req->previous_answer = NULL;
+    if (rc < 0)
+        return -1;
+    if (parse_answer(w, step, &w->reanswer, &parse) == 0)
+        return 0;
+    w->stats[si].failures++;
+    res->failed = 1;
+    snprintf(res->reason, sizeof res->reason, "step %s: %s (after one re-ask)", step->name, parse.msg);
+    return 1;
+}
+
+static int merge_step(struct record *rec, const struct record *out)
+{
+    size_t i;
+
+    for (i = 0; i < out->nfields; i++)
+        if (record_add_unique(rec, out->fields[i].name, out->fields[i].value) < 0)
+            return -1;
+    return 0;
+}
+
+/* The display of a code for FHIR: the prior's description, else the knowledge base's label. */
+static const char *pipeline_display(void *user, const char *system, const char *code)
+{
+    const struct pipeline *pl = user;
+    size_t i;
+
+    if (!strcmp(system, FHIR_SYSTEM_ICD9)) {
+        for (i = 0; i < pl->prior->ndiagnoses; i++)
+            if (!strcmp(pl->prior->diagnoses[i].code, code) && pl->prior->diagnoses[i].description)
+                return pl->prior->diagnoses[i].description;
+        return kb_display(pl->kb, code);
+    }
+    return NULL; /* CPT descriptors are licensed: no display without a licensed dictionary */
+}
+
+static int render_record(struct pipeline_worker *w, struct sink_chunk *c, struct record_result *res,
+                         struct error *err)
+{
+    const struct pipeline *pl = w->pl;
+    struct fhir_context fc = { pl->opts->seed, pipeline_display, (void *)pl };
+    struct error berr = { LLMSYN_OK, "" };
+    cJSON *bundle;
+    int rc;
+
+    if (record_add_synthetic_details(&w->rec, pl->opts->seed) < 0)
+        return error_set(err, LLMSYN_E_NOMEM, "out of memory"), -1;
+    bundle = fhir_bundle_from_record(&w->rec, &fc, &berr);
+    if (!bundle) {
+        res->failed = 1;
+        snprintf(res->reason, sizeof res->reason, "fhir mapping: %s", berr.msg);
+        return 0;
+    }
+    rc = sink_render(pl->opts->format, &w->rec, bundle, c, err);
+    cJSON_Delete(bundle);
+    return rc;
+}
+
+int pipeline_generate(struct pipeline_worker *w, uint64_t index, struct sink_chunk *c, struct record_result *res,
+                      struct error *err)
+{
+    const struct pipeline *pl = w->pl;
+    struct prior_draw draw;
+    struct rng rng;
+    struct llm_request req;
+    struct prompt_inputs in;
+    size_t si;
+    int rc;
+
+    memset(res, 0, sizeof *res);
+    sink_chunk_reset(c);
+    c->index = index;
+    record_clear(&w->rec);
+    w->rec.index = index;
+    rng_seed(&rng, pl->opts->seed, index);
+    prior_sample(pl->prior, &rng, pl->opts->mode == LLMSYN_MODE_BASE, &draw);
+    for (si = 0; si < pl->nsteps; si++) {
+        const char *main_code = record_get(&w->rec, F_ICD9);
+
+        in = (struct prompt_inputs){ pl->opts->mode, &w->rec, &draw, pl->prior, NULL };
+        if (pl->opts->mode == LLMSYN_MODE_FULL && main_code)
+            in.card = kb_find(pl->kb, main_code);
+        buf_reset(&w->prompt);
+        if (prompt_render(pl->templates[si], &in, &w->prompt, err) < 0)
+            return -1;
+        req = (struct llm_request){ pl->steps[si], pl->system_prompt, w->prompt.data, NULL, NULL, &w->rec, &draw,
+                                    pl->opts->mode, request_seed(pl->opts->seed, index, si), &rng };
+        rc = run_step(w, si, &req, res, err);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+        if (merge_step(&w->rec, &w->step_out) < 0)
+            return error_set(err, LLMSYN_E_NOMEM, "out of memory"), -1;
+    }
+    return render_record(w, c, res, err);
+}

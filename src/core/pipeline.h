@@ -1,0 +1,69 @@
+/* pipeline.h - one record's way through the Markov steps, and the run-wide inputs it reads. */
+#ifndef CORE_PIPELINE_H
+#define CORE_PIPELINE_H
+
+#include <stdint.h>
+
+#include "core/record.h"
+#include "core/steps.h"
+#include "fhir/bundle.h"
+#include "knowledge/kb.h"
+#include "llm/backend.h"
+#include "llmsyn/llmsyn.h"
+#include "out/sink.h"
+#include "prior/prior.h"
+#include "prompt/prompt.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+#define PIPELINE_MAX_STEPS 16
+
+/* Read-only inputs shared by every worker of a run. */
+struct pipeline {
+    const struct llmsyn_options *opts;
+    struct prior *prior;                              /* owned */
+    struct kb *kb;                                    /* owned */
+    char *system_prompt;                              /* owned */
+    const struct step_def *steps[PIPELINE_MAX_STEPS]; /* enabled steps in table order */
+    struct prompt_template *templates[PIPELINE_MAX_STEPS]; /* owned, parallel to steps */
+    size_t nsteps;
+};
+
+/* Per-step counters one worker accumulates (summed by the run). */
+struct step_stats {
+    uint64_t calls, reasks, failures, prompt_tokens, completion_tokens;
+};
+
+/* One worker's reusable state. */
+struct pipeline_worker {
+    const struct pipeline *pl;
+    struct llm_backend *backend;  /* owned */
+    struct record rec;
+    struct record step_out;
+    struct buf prompt, answer, reask, reanswer;
+    struct step_stats stats[PIPELINE_MAX_STEPS];
+    void *user;                   /* the run that owns this worker; borrowed */
+};
+
+/* Result of one record. A failed record carries its reason and renders nothing. */
+struct record_result {
+    int failed;
+    char reason[384];
+};
+
+int pipeline_load(struct pipeline *pl, const struct llmsyn_options *opts, struct error *err);
+void pipeline_unload(struct pipeline *pl);
+
+int pipeline_worker_init(struct pipeline_worker *w, const struct pipeline *pl, struct error *err);
+void pipeline_worker_free(struct pipeline_worker *w);
+
+/* Generates record `index` into chunk c. Returns 0 (the record succeeded or failed on its own, see
+ * res) or -1 for an error that stops the run (backend unreachable, out of memory) with err set. */
+int pipeline_generate(struct pipeline_worker *w, uint64_t index, struct sink_chunk *c, struct record_result *res,
+                      struct error *err);
+
+/* Adds the non-model details of a record: admission and discharge times, birth date, synthetic name.
+ * Deterministic in (seed, index). */
+int record_add_synthetic_details(struct record *rec, uint64_t seed);
+
+#endif

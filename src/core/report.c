@@ -1,0 +1,159 @@
+/* report.c - renders the run report as JSON and as a short human summary. */
+#include "core/report.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const mode_names[] = { "full", "prior", "base" };
+static const char *const format_names[] = { "bundles", "ndjson", "csv" };
+
+int report_add_failure(struct run_report *r, uint64_t record, const char *reason)
+{
+    struct report_failure *f;
+
+    r->failed++;
+    if (r->nfailures >= REPORT_MAX_FAILURES)
+        return 0;
+    if (!r->failures) {
+        r->failures = calloc(REPORT_MAX_FAILURES, sizeof *r->failures);
+        if (!r->failures)
+            return -1;
+    }
+    f = &r->failures[r->nfailures++];
+    f->record = record;
+    snprintf(f->reason, sizeof f->reason, "%s", reason);
+    return 0;
+}
+
+void report_add_stats(struct run_report *r, const struct step_stats *stats, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n && i < PIPELINE_MAX_STEPS; i++) {
+        r->steps[i].calls += stats[i].calls;
+        r->steps[i].reasks += stats[i].reasks;
+        r->steps[i].failures += stats[i].failures;
+        r->steps[i].prompt_tokens += stats[i].prompt_tokens;
+        r->steps[i].completion_tokens += stats[i].completion_tokens;
+    }
+}
+
+static cJSON *report_steps(const struct run_report *r)
+{
+    cJSON *arr = cJSON_CreateArray();
+    size_t i;
+
+    for (i = 0; arr && i < r->pl->nsteps; i++) {
+        cJSON *o = cJSON_CreateObject();
+
+        cJSON_AddItemToArray(arr, o);
+        cJSON_AddStringToObject(o, "step", r->pl->steps[i]->name);
+        cJSON_AddNumberToObject(o, "model_calls", (double)r->steps[i].calls);
+        cJSON_AddNumberToObject(o, "reasks", (double)r->steps[i].reasks);
+        cJSON_AddNumberToObject(o, "failures", (double)r->steps[i].failures);
+        cJSON_AddNumberToObject(o, "prompt_tokens", (double)r->steps[i].prompt_tokens);
+        cJSON_AddNumberToObject(o, "completion_tokens", (double)r->steps[i].completion_tokens);
+    }
+    return arr;
+}
+
+static cJSON *report_failures(const struct run_report *r)
+{
+    cJSON *arr = cJSON_CreateArray();
+    size_t i;
+
+    for (i = 0; arr && i < r->nfailures; i++) {
+        cJSON *o = cJSON_CreateObject();
+
+        cJSON_AddItemToArray(arr, o);
+        cJSON_AddNumberToObject(o, "record", (double)r->failures[i].record);
+        cJSON_AddStringToObject(o, "reason", r->failures[i].reason);
+    }
+    return arr;
+}
+
+static void add_opt_string(cJSON *o, const char *key, const char *value)
+{
+    if (value)
+        cJSON_AddStringToObject(o, key, value);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+int report_json(const struct run_report *r, struct buf *out)
+{
+    const struct llmsyn_options *o = r->pl->opts;
+    cJSON *root = cJSON_CreateObject();
+    char shard[48];
+    char *text;
+    int rc;
+
+    if (!root)
+        return -1;
+    snprintf(shard, sizeof shard, "%u/%u", o->shard_index, o->shard_count);
+    cJSON_AddStringToObject(root, "tool", "llmsyn-fhir");
+    cJSON_AddStringToObject(root, "status", r->status);
+    add_opt_string(root, "error", r->error);
+    cJSON_AddStringToObject(root, "backend", o->backend ? o->backend : "builtin");
+    add_opt_string(root, "model", o->model);
+    cJSON_AddStringToObject(root, "mode", mode_names[o->mode]);
+    cJSON_AddStringToObject(root, "format", format_names[o->format]);
+    cJSON_AddNumberToObject(root, "seed", (double)o->seed);
+    cJSON_AddNumberToObject(root, "count", (double)o->count);
+    cJSON_AddStringToObject(root, "shard", shard);
+    cJSON_AddNumberToObject(root, "first_record", (double)r->first);
+    cJSON_AddNumberToObject(root, "end_record", (double)r->end);
+    cJSON_AddNumberToObject(root, "jobs", o->jobs);
+    add_opt_string(root, "prior_source", r->pl->prior->source);
+    cJSON_AddNumberToObject(root, "records_ok", (double)r->ok);
+    cJSON_AddNumberToObject(root, "records_failed", (double)r->failed);
+    cJSON_AddItemToObject(root, "steps", report_steps(r));
+    cJSON_AddItemToObject(root, "failures", report_failures(r));
+    cJSON_AddNumberToObject(root, "elapsed_seconds", r->seconds);
+    text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return -1;
+    rc = buf_puts(out, text) < 0 || buf_putc(out, '\n') < 0 ? -1 : 0;
+    free(text);
+    return rc;
+}
+
+int report_text(const struct run_report *r, struct buf *out)
+{
+    const struct llmsyn_options *o = r->pl->opts;
+    size_t i;
+
+    if (buf_printf(out, "llmsyn-fhir run: %s\nrecords: %llu written, %llu failed (records %llu..%llu of %llu)\n"
+                        "backend: %s%s%s, mode %s, seed %llu, format %s, %u job(s)\n",
+                   r->status, (unsigned long long)r->ok, (unsigned long long)r->failed,
+                   (unsigned long long)r->first, (unsigned long long)(r->end ? r->end - 1 : 0),
+                   (unsigned long long)o->count, o->backend ? o->backend : "builtin", o->model ? " " : "",
+                   o->model ? o->model : "", mode_names[o->mode], (unsigned long long)o->seed,
+                   format_names[o->format], o->jobs) < 0)
+        return -1;
+    if (r->error && buf_printf(out, "error: %s\n", r->error) < 0)
+        return -1;
+    for (i = 0; i < r->pl->nsteps; i++)
+        if (buf_printf(out, "step %-15s %8llu calls %6llu re-asks %6llu failures\n", r->pl->steps[i]->name,
+                       (unsigned long long)r->steps[i].calls, (unsigned long long)r->steps[i].reasks,
+                       (unsigned long long)r->steps[i].failures) < 0)
+            return -1;
+    for (i = 0; i < r->nfailures && i < 20; i++)
+        if (buf_printf(out, "failed record %llu: %s\n", (unsigned long long)r->failures[i].record,
+                       r->failures[i].reason) < 0)
+            return -1;
+    if (r->nfailures > 20 && buf_printf(out, "(%llu more failures in run-report.json)\n",
+                                        (unsigned long long)(r->failed - 20)) < 0)
+        return -1;
+    return 0;
+}
+
+void report_free(struct run_report *r)
+{
+    free(r->failures);
+    r->failures = NULL;
+    r->nfailures = 0;
+}
