@@ -11,12 +11,19 @@
 
 /* ---- data folder: prompts/ and mappings/ ---- */
 
+/* out = a + b; returns 0, or -1 when the result would not fit. */
+static int path_join(char *out, size_t n, const char *a, const char *b)
+{
+    int len = snprintf(out, n, "%s%s", a, b);
+
+    return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
 static int dir_has_prompts(const char *dir)
 {
     char path[PATH_MAX];
 
-    snprintf(path, sizeof path, "%s/prompts/demographics.prompt", dir);
-    return access(path, R_OK) == 0;
+    return path_join(path, sizeof path, dir, "/prompts/demographics.prompt") == 0 && access(path, R_OK) == 0;
 }
 
 /* --data-dir, $LLMSYN_DATA_DIR, the source tree around the binary, then the install prefix. */
@@ -41,8 +48,7 @@ static void find_data_dir(const struct llmsyn_options *opts, char *out, size_t n
         slash = strrchr(exe, '/');
         if (slash) {
             *slash = '\0';
-            snprintf(out, n, "%s/..", exe);
-            if (dir_has_prompts(out))
+            if (path_join(out, n, exe, "/..") == 0 && dir_has_prompts(out))
                 return;
         }
     }
@@ -109,22 +115,22 @@ static int load_steps(struct pipeline *pl, const char *prompts_dir, struct error
 
 int pipeline_load(struct pipeline *pl, const struct llmsyn_options *opts, struct error *err)
 {
-    char data[PATH_MAX], path[PATH_MAX], prompts[PATH_MAX];
+    char data[PATH_MAX], prior[PATH_MAX], kb[PATH_MAX], prompts[PATH_MAX];
 
     memset(pl, 0, sizeof *pl);
     pl->opts = opts;
     find_data_dir(opts, data, sizeof data);
-    snprintf(path, sizeof path, "%s/mappings/prior.json", data);
-    pl->prior = prior_load(opts->prior_path ? opts->prior_path : path, err);
+    if (path_join(prior, sizeof prior, data, "/mappings/prior.json") < 0 ||
+        path_join(kb, sizeof kb, data, "/mappings/knowledge.json") < 0 ||
+        path_join(prompts, sizeof prompts, opts->prompts_dir ? opts->prompts_dir : data,
+                  opts->prompts_dir ? "" : "/prompts") < 0)
+        return error_set(err, LLMSYN_E_USAGE, "data folder path '%s' is too long", data), -1;
+    pl->prior = prior_load(opts->prior_path ? opts->prior_path : prior, err);
     if (!pl->prior)
         return -1;
-    snprintf(path, sizeof path, "%s/mappings/knowledge.json", data);
-    pl->kb = kb_load(opts->knowledge_path ? opts->knowledge_path : path, err);
+    pl->kb = kb_load(opts->knowledge_path ? opts->knowledge_path : kb, err);
     if (!pl->kb)
         return -1;
-    snprintf(prompts, sizeof prompts, "%s/prompts", data);
-    if (opts->prompts_dir)
-        snprintf(prompts, sizeof prompts, "%s", opts->prompts_dir);
     pl->system_prompt = prompt_system_load(prompts, err);
     if (!pl->system_prompt)
         return -1;
@@ -144,7 +150,7 @@ void pipeline_unload(struct pipeline *pl)
     pl->nsteps = 0;
 }
 
-int pipeline_worker_init(struct pipeline_worker *w, const struct pipeline *pl, struct error *err)
+int pipeline_worker_init(struct pipeline_worker *w, struct pipeline *pl, struct error *err)
 {
     struct llm_config cfg = { pl->opts, pl->prior, pl->kb };
 
@@ -228,7 +234,8 @@ static int run_step(struct pipeline_worker *w, size_t si, struct llm_request *re
         return 0;
     w->stats[si].failures++;
     res->failed = 1;
-    snprintf(res->reason, sizeof res->reason, "step %s: %s (after one re-ask)", step->name, parse.msg);
+    if (snprintf(res->reason, sizeof res->reason, "step %s: %s (after one re-ask)", step->name, parse.msg) < 0)
+        res->reason[0] = '\0';
     return 1;
 }
 
@@ -261,7 +268,7 @@ static int render_record(struct pipeline_worker *w, struct sink_chunk *c, struct
                          struct error *err)
 {
     const struct pipeline *pl = w->pl;
-    struct fhir_context fc = { pl->opts->seed, pipeline_display, (void *)pl };
+    struct fhir_context fc = { pl->opts->seed, pipeline_display, w->pl };
     struct error berr = { LLMSYN_OK, "" };
     cJSON *bundle;
     int rc;
@@ -271,7 +278,8 @@ static int render_record(struct pipeline_worker *w, struct sink_chunk *c, struct
     bundle = fhir_bundle_from_record(&w->rec, &fc, &berr);
     if (!bundle) {
         res->failed = 1;
-        snprintf(res->reason, sizeof res->reason, "fhir mapping: %s", berr.msg);
+        if (snprintf(res->reason, sizeof res->reason, "fhir mapping: %s", berr.msg) < 0)
+            res->reason[0] = '\0';
         return 0;
     }
     rc = sink_render(pl->opts->format, &w->rec, bundle, c, err);

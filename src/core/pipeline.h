@@ -36,7 +36,7 @@ struct step_stats {
 
 /* One worker's reusable state. */
 struct pipeline_worker {
-    const struct pipeline *pl;
+    struct pipeline *pl;          /* borrowed; read-only while records are made */
     struct llm_backend *backend;  /* owned */
     struct record rec;
     struct record step_out;
@@ -54,7 +54,7 @@ struct record_result {
 int pipeline_load(struct pipeline *pl, const struct llmsyn_options *opts, struct error *err);
 void pipeline_unload(struct pipeline *pl);
 
-int pipeline_worker_init(struct pipeline_worker *w, const struct pipeline *pl, struct error *err);
+int pipeline_worker_init(struct pipeline_worker *w, struct pipeline *pl, struct error *err);
 void pipeline_worker_free(struct pipeline_worker *w);
 
 /* Generates record `index` into chunk c. Returns 0 (the record succeeded or failed on its own, see

@@ -272,7 +272,7 @@ static void finish_run(struct run *run, struct run_report *rep, int started, dou
     rep->seconds = now_seconds() - t0;
     /* Records already written are complete; keep them (and the report) even when the run failed. */
     write_reports(run, rep, &err);
-    if (sink_close(&run->sink, 1, &err) < 0 || err.code != LLMSYN_OK)
+    if (sink_close(&run->sink, 1, &err) != 0 || err.code != LLMSYN_OK)
         error_set(&run->err, err.code, "%s", err.msg);
 }
 

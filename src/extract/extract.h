@@ -22,6 +22,11 @@
 int extract_answer(const char *answer, size_t len, const struct step_def *step, struct record *out,
                    struct error *err);
 
+/* Normalises one value of `field` as written by the model (markup, quotes, descriptions after codes allowed)
+ * the way extract_answer does, and appends the result to out. multi: the value may list several codes,
+ * each added once. Returns 0, or -1 with err (LLMSYN_E_BACKEND) naming the field. */
+int extract_value(const char *field, const char *value, int multi, struct record *out, struct error *err);
+
 /* Normalises one ICD-9-CM diagnosis code to its dotted form ("58381" -> "583.81", "v5861" -> "V58.61",
  * "E8788" -> "E878.8", "0389" -> "038.9"); text after the code is ignored.
  * Returns 0, or -1 when s does not start with a code shape. */

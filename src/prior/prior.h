@@ -23,6 +23,8 @@ struct prior_diagnosis {
     char *description; /* owned; may be NULL */
     double weight;     /* > 0 */
     double mortality;  /* in [0, 1], or -1 when the prior gives none for this code */
+    int age_min, age_max; /* inclusive years the age is drawn from for this main diagnosis (0 <= min <= max
+                           * <= 120), or -1/-1 when the prior gives no range and the age bins apply */
 };
 
 struct prior_age_bin {

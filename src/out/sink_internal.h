@@ -1,0 +1,35 @@
+/* sink_internal.h - helpers shared by sink.c, render.c and fsutil.c; not part of sink.h's API. */
+#ifndef OUT_SINK_INTERNAL_H
+#define OUT_SINK_INTERNAL_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* The flat table's header line, written once per file by the sink (render.c writes the rows). */
+#define SINK_CSV_NAME "records.csv"
+#define SINK_CSV_HEADER                                                                              \
+    "RECORD_ID,GENDER,AGE,INSURANCE,LANGUAGE,RELIGION,MARITAL_STATUS,ETHNICITY,HOSPITAL_EXPIRE_FLAG," \
+    "ICD9_CODE,COMPLICATION_CODES,CPT_CD\n"
+
+/* Returns "<dir>/<prefix><name><suffix>" (dir may be "" for no folder); caller frees with free().
+ * NULL with errno ENOMEM when memory runs out. */
+char *fs_join(const char *dir, const char *prefix, const char *name, const char *suffix);
+/* Creates dir and its missing parents with `mode`. 0, or -1 with errno (ENOTDIR when a part is a file). */
+int fs_mkdir_p(const char *dir, mode_t mode);
+/* Sets *empty to 1 when dir holds nothing but "." and "..". 0, or -1 with errno. */
+int fs_dir_is_empty(const char *dir, int *empty);
+/* Creates or truncates `path` for writing (mode 0644, no symlink following, close-on-exec).
+ * Returns a stream (caller closes with fs_close_synced or fclose) or NULL with errno. */
+FILE *fs_create(const char *path);
+/* fwrite of all `len` bytes, then fflush. 0, or -1 with errno (never 0 on a failure). */
+int fs_write_all(FILE *fp, const char *data, size_t len);
+/* fflush, fsync and fclose, each checked; closes and NULLs *fp whatever happens.
+ * 0, or -1 with errno of the first failure. */
+int fs_close_synced(FILE **fp);
+/* fsyncs a folder so renames in it are durable; filesystems that cannot sync folders count as done. */
+int fs_sync_dir(const char *dir);
+/* 1 when `name` is a plain visible file name: non-empty, no '/', not starting with '.'. */
+int fs_plain_name(const char *name);
+
+#endif
