@@ -103,8 +103,8 @@ static struct slot *next_ready(struct run *run)
             found = s;
             break;
         }
-        if (run->next_write >= run->next_take && run->in_flight == 0 &&
-            (run->stop || stop_requested || run->next_take >= run->end))
+        /* Nothing in flight and nothing more to take: this slot will never fill. */
+        if (run->in_flight == 0 && (run->stop || stop_requested || run->next_take >= run->end))
             break;
         pthread_cond_wait(&run->cv_ready, &run->mu);
     }

@@ -1,0 +1,2 @@
+build-dev/src/core/options.o: src/core/options.c include/llmsyn/llmsyn.h
+include/llmsyn/llmsyn.h:

@@ -1,0 +1,2 @@
+build-dev/src/util/date.o: src/util/date.c src/util/date.h
+src/util/date.h:

@@ -1,0 +1,2 @@
+build-dev/src/util/rng.o: src/util/rng.c src/util/rng.h
+src/util/rng.h:
