@@ -1,4 +1,5 @@
 /* fsutil.c - file-system helpers of the output sinks: folder creation, checked writes, atomic replace. */
+#define _GNU_SOURCE /* syncfs */
 #include "out/sink_internal.h"
 #include "out/sink.h"
 
@@ -133,14 +134,15 @@ int fs_write_all(FILE *fp, const char *data, size_t len)
     return 0;
 }
 
-int fs_close_synced(FILE **fp)
+/* Flushes (and with sync, fsyncs) then closes; 0, or -1 with errno of the first failure. */
+static int fs_close_checked(FILE **fp, int sync)
 {
     int saved = 0;
 
     if (!*fp)
         return 0;
     errno = 0;
-    if (fflush(*fp) != 0 || fsync(fileno(*fp)) != 0)
+    if (fflush(*fp) != 0 || (sync && fsync(fileno(*fp)) != 0))
         saved = errno ? errno : EIO;
     errno = 0;
     if (fclose(*fp) != 0 && saved == 0)
@@ -148,6 +150,25 @@ int fs_close_synced(FILE **fp)
     *fp = NULL;
     errno = saved;
     return saved ? -1 : 0;
+}
+
+int fs_close_synced(FILE **fp)
+{
+    return fs_close_checked(fp, 1);
+}
+
+int fs_sync_filesystem(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc, saved;
+
+    if (fd < 0)
+        return -1;
+    rc = syncfs(fd);
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
 }
 
 int fs_sync_dir(const char *dir)
@@ -171,7 +192,7 @@ int fs_plain_name(const char *name)
     return name[0] != '\0' && name[0] != '.' && strchr(name, '/') == NULL;
 }
 
-int write_file_atomic(const char *path, const char *data, size_t len, struct error *err)
+int fs_write_atomic(const char *path, const char *data, size_t len, int sync, struct error *err)
 {
     char *tmp = NULL; /* owned: "<path>.tmp" */
     FILE *fp = NULL;  /* owned */
@@ -186,7 +207,7 @@ int write_file_atomic(const char *path, const char *data, size_t len, struct err
     if (!fp)
         goto fail;
     created = 1;
-    if (fs_write_all(fp, data, len) < 0 || fs_close_synced(&fp) < 0 || rename(tmp, path) != 0)
+    if (fs_write_all(fp, data, len) < 0 || fs_close_checked(&fp, sync) < 0 || rename(tmp, path) != 0)
         goto fail;
     free(tmp);
     return LLMSYN_OK;
@@ -199,4 +220,9 @@ fail:
     free(tmp);
     return error_set(err, saved == ENOMEM ? LLMSYN_E_NOMEM : LLMSYN_E_OUTPUT, "cannot write '%s': %s", path,
                      strerror(saved));
+}
+
+int write_file_atomic(const char *path, const char *data, size_t len, struct error *err)
+{
+    return fs_write_atomic(path, data, len, 1, err);
 }

@@ -131,14 +131,15 @@ static int part_name_ok(const char *name, size_t size)
     return memchr(name, '\0', size) != NULL && fs_plain_name(name);
 }
 
-static int write_atomic_in(struct sink *s, const char *name, const char *data, size_t len, struct error *err)
+static int write_atomic_in(struct sink *s, const char *name, const char *data, size_t len, int sync,
+                           struct error *err)
 {
     char *path = fs_join(s->dir, "", name, ""); /* owned */
     int rc;
 
     if (!path)
         return error_set(err, LLMSYN_E_NOMEM, "out of memory writing '%s' in '%s'", name, s->dir);
-    rc = write_file_atomic(path, data, len, err);
+    rc = fs_write_atomic(path, data, len, sync, err);
     free(path);
     return rc;
 }
@@ -160,7 +161,7 @@ int sink_write(struct sink *s, const struct sink_chunk *c, struct error *err)
         if (!part_name_ok(name, sizeof c->parts[i].name))
             return error_set(err, LLMSYN_E_INTERNAL, "record %" PRIu64 " has an unsafe output name", c->index);
         if (s->format == LLMSYN_FORMAT_BUNDLES)
-            rc = write_atomic_in(s, name, buf_str(b), b->len, err);
+            rc = write_atomic_in(s, name, buf_str(b), b->len, 0, err); /* made durable at close */
         else
             rc = append(s, name, buf_str(b), b->len, err);
     }
@@ -174,7 +175,7 @@ int sink_write_file(struct sink *s, const char *name, const char *data, size_t l
     if (!fs_plain_name(name))
         return error_set(err, LLMSYN_E_INTERNAL, "refusing to write '%s' into '%s': not a plain file name", name,
                          s->dir);
-    return write_atomic_in(s, name, data, len, err);
+    return write_atomic_in(s, name, data, len, 1, err);
 }
 
 /* Flushes, fsyncs and closes every appended file; stops at the first failure (sink_free closes the rest). */
@@ -196,6 +197,10 @@ static int publish(struct sink *s, struct error *err)
     for (i = 0; i < s->napp; i++)
         if (rename(s->app[i].partial, s->app[i].final) != 0)
             return io_error(err, s->app[i].final, errno);
+    /* Record files were renamed into place unsynced (an fsync each would cost ~1 ms); one syncfs makes
+     * them all durable. */
+    if (s->format == LLMSYN_FORMAT_BUNDLES && fs_sync_filesystem(s->dir) < 0)
+        return error_set(err, LLMSYN_E_OUTPUT, "cannot sync output folder '%s': %s", s->dir, strerror(errno));
     if (fs_sync_dir(s->dir) < 0)
         return error_set(err, LLMSYN_E_OUTPUT, "cannot sync output folder '%s': %s", s->dir, strerror(errno));
     return LLMSYN_OK;

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "util/error.h"
+
 /* The flat table's header line, written once per file by the sink (render.c writes the rows). */
 #define SINK_CSV_NAME "records.csv"
 #define SINK_CSV_HEADER                                                                              \
@@ -29,6 +31,11 @@ int fs_write_all(FILE *fp, const char *data, size_t len);
 int fs_close_synced(FILE **fp);
 /* fsyncs a folder so renames in it are durable; filesystems that cannot sync folders count as done. */
 int fs_sync_dir(const char *dir);
+/* Flushes every file of the file system holding dir to disk (one syncfs instead of an fsync per file). */
+int fs_sync_filesystem(const char *dir);
+/* Writes path via path.tmp and rename, so no reader or crash ever sees half a file. With sync the data
+ * is fsynced before the rename; without, the caller makes it durable later (fs_sync_filesystem). */
+int fs_write_atomic(const char *path, const char *data, size_t len, int sync, struct error *err);
 /* 1 when `name` is a plain visible file name: non-empty, no '/', not starting with '.'. */
 int fs_plain_name(const char *name);
 
