@@ -79,6 +79,8 @@ install: all
 	install -m 644 include/llmsyn/*.h $(DESTDIR)$(PREFIX)/include/llmsyn/
 	install -m 644 prompts/*.prompt $(DESTDIR)$(DATADIR)/prompts/
 	install -m 644 mappings/*.json $(DESTDIR)$(DATADIR)/mappings/
+	install -d $(DESTDIR)$(DATADIR)/mappings/codes
+	install -m 644 mappings/codes/*.tsv $(DESTDIR)$(DATADIR)/mappings/codes/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/llmsyn-fhir $(DESTDIR)$(PREFIX)/lib/libllmsyn.a

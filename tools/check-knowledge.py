@@ -1,18 +1,19 @@
 #!/usr/bin/env python3
 """check-knowledge.py - checks mappings/knowledge.json (the knowledge base z_R) against the shared reference data.
 
-Usage: tools/check-knowledge.py [DATA_DIR] [--knowledge FILE] [--top N]
+Usage: tools/check-knowledge.py [DATA_DIR] [--knowledge FILE] [--prior FILE] [--top N]
 
 DATA_DIR is the shared data folder (default: ../shared/data relative to the repository root). Read from it:
   icd9cm/CMS32_DESC_LONG_DX.txt            billable ICD-9-CM v32 diagnosis codes (card icd9, complication codes)
   mimic3-demo/CPTEVENTS.csv                CPT numbers used in practice (cpt_cd column only)
   mimic3-demo/D_CPT.csv                    CPT section and subsection ranges
-  priors/mimic3_top100_mortality.tsv       the prior's top-100 diagnoses (coverage report)
+and from the repository: mappings/prior.json (or --prior FILE), whose diagnoses, most frequent first, must
+all have cards (or the N most frequent with --top N).
 
 Rules (docs/knowledge-format.md): required fields and types; the card icd9 written with its dot and billable
 (or "*" for the one generic card); 4-8 complication codes, billable; 3-8 procedure codes, each used in CPTEVENTS
 or inside a D_CPT subsection range; 2-5 drugs; weights in (0, 1]; no duplicate cards or codes; prose of 2-4
-sentences; the N most frequent prior diagnoses (default 30) all have cards. Prints a summary; exits 1 with
+sentences; every diagnosis of the prior (or the N most frequent) has a card. Prints a summary; exits 1 with
 file/card/field on each failure. Python 3 standard library only.
 """
 
@@ -73,12 +74,15 @@ def load_cpt(data_dir):
     return used, ranges
 
 
-def load_top(data_dir):
-    path = os.path.join(data_dir, "priors", "mimic3_top100_mortality.tsv")
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    rows.sort(key=lambda r: -int(r["admission_count"]))
-    return [r["icd9_code"].strip().upper() for r in rows]
+def load_top(prior_path):
+    """The prior's diagnosis codes, undotted, most frequent first (ties by code)."""
+    with open(prior_path, encoding="utf-8") as f:
+        doc = json.load(f)
+    rows = doc.get("diagnoses") if isinstance(doc, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("code"), str) for r in rows):
+        raise ValueError("%s: diagnoses must be an array of objects with a code" % prior_path)
+    rows = sorted(rows, key=lambda r: (-float(r.get("weight", 0)), undot(r["code"])))
+    return [undot(r["code"]) for r in rows]
 
 
 def cpt_ok(code, used, ranges):
@@ -276,8 +280,9 @@ def summarise(doc, keys, top, need):
     print("cards: %d (%d with a diagnosis code, generic: %s)" %
           (len(cards), len([k for k in keys if k != GENERIC]), "yes" if GENERIC in keys else "no"))
     print("coded hints: %d, drugs: %d" % (hints, drugs))
-    print("top-%d prior diagnoses with a card: %d of %d" % (len(top), len(covered), len(top)))
-    print("top-%d prior diagnoses with a card: %d of %d" % (need, len([c for c in top[:need] if c in keys]), need))
+    print("prior diagnoses with a card: %d of %d" % (len(covered), len(top)))
+    if need < len(top):
+        print("top-%d prior diagnoses with a card: %d of %d" % (need, len([c for c in top[:need] if c in keys]), need))
     if missing:
         print("without a card (by admissions): %s" % " ".join(missing))
     return [dot_icd9(c) for c in top[:need] if c not in keys]
@@ -287,7 +292,10 @@ def main():
     parser = argparse.ArgumentParser(description="check mappings/knowledge.json against the shared data")
     parser.add_argument("data_dir", nargs="?", default=os.path.join(repo_root(), "..", "shared", "data"))
     parser.add_argument("--knowledge", default=os.path.join(repo_root(), "mappings", "knowledge.json"))
-    parser.add_argument("--top", type=int, default=30, help="the N most frequent prior diagnoses that need cards")
+    parser.add_argument("--prior", default=os.path.join(repo_root(), "mappings", "prior.json"),
+                        help="the prior whose diagnoses need cards (default: mappings/prior.json)")
+    parser.add_argument("--top", type=int, default=0,
+                        help="only the N most frequent prior diagnoses need cards (default: all)")
     args = parser.parse_args()
     name = os.path.basename(args.knowledge)
     try:
@@ -295,14 +303,15 @@ def main():
             doc = json.load(f)
         icd9 = load_icd9(args.data_dir)
         used, ranges = load_cpt(args.data_dir)
-        top = load_top(args.data_dir)
+        top = load_top(args.prior)
     except (OSError, ValueError, KeyError) as e:
         print("check-knowledge: error: %s" % e, file=sys.stderr)
         return 1
+    need = args.top if 0 < args.top < len(top) else len(top)
     checker = Checker(name, icd9, used, ranges)
     keys = set(checker.check(doc))
-    for code in summarise(doc, keys, top, args.top):
-        checker.fail("cards", "no card for top-%d prior diagnosis %s" % (args.top, code))
+    for code in summarise(doc, keys, top, need):
+        checker.fail("cards", "no card for prior diagnosis %s" % code)
     for w in checker.warnings:
         print("warning: " + w)
     for e in checker.errors:

@@ -65,6 +65,15 @@ def newborn_code(code):
     return code[:3].isdigit() and 760 <= int(code[:3]) <= 779
 
 
+# Codes of the MIMIC-III aggregate that were retired before ICD-9-CM v32 (MIMIC-III was coded with
+# older releases). The tool only emits v32 codes, so each is replaced by the v32 code that took over
+# its most common meaning, with the CMS v32 description.
+RETIRED_SUCCESSORS = {
+    "2765": ("27650", "Volume depletion, unspecified"),  # split in FY2006 into 276.50-276.52
+    "5185": ("51851", "Acute respiratory failure following trauma and surgery"),  # split in FY2012
+}
+
+
 def read_diagnoses(path):
     rows = []
     with open(path, newline="", encoding="utf-8") as f:
@@ -73,8 +82,12 @@ def read_diagnoses(path):
             deaths = int(row["deaths"])
             if admissions <= 0 or deaths < 0 or deaths > admissions:
                 raise ValueError("%s: bad counts for %s" % (path, row["icd9_code"]))
+            code = row["icd9_code"]
+            successor = RETIRED_SUCCESSORS.get(code)
+            if successor:
+                code, row["description"] = successor
             entry = {
-                "code": dot_icd9(row["icd9_code"]),
+                "code": dot_icd9(code),
                 "weight": admissions,
                 "mortality": round(deaths / admissions, ROUND_RATE),
             }

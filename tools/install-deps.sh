@@ -1,8 +1,9 @@
 #!/bin/sh
 # install-deps.sh - installs the Debian packages llmsyn-fhir needs to build and test, only those missing.
 set -eu
+# clang and libclang-rt-dev (libFuzzer runtime): tests/fuzz/run.sh, which make test runs briefly
 packages="make gcc libc6-dev pkg-config libcurl4-openssl-dev libcjson-dev libxml2-dev uuid-dev libssl-dev
-libcmocka-dev python3 git ca-certificates"
+libcmocka-dev python3 git ca-certificates clang libclang-rt-dev"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

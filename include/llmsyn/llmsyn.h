@@ -20,7 +20,8 @@ typedef enum {
     LLMSYN_E_OUTPUT = 7,     /* cannot write the output folder */
     LLMSYN_E_INTERRUPTED = 8,/* stopped by a signal; resumable */
     LLMSYN_E_NOMEM = 9,
-    LLMSYN_E_INTERNAL = 10
+    LLMSYN_E_INTERNAL = 10,
+    LLMSYN_E_NOT_FOUND = 11  /* a looked-up code or searched text matched nothing (llmsyn-fhir codes) */
 } llmsyn_status;
 
 /* A short static description of a status. */
@@ -46,6 +47,7 @@ struct llmsyn_options {
     const char *knowledge_path;/* default: <data_dir>/mappings/knowledge.json */
     const char *prompts_dir;   /* default: <data_dir>/prompts */
     const char *extra_steps;   /* comma list of optional steps to enable, e.g. "prescriptions" */
+    const char *cpt_dict_path; /* licensed CPT CSV (code,description) for exact CPT checks; NULL: structural */
     /* model backend */
     const char *backend;       /* "builtin" (default) or "openai" */
     const char *llm_url;       /* openai: base URL, default https://api.openai.com/v1 */

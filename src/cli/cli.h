@@ -28,6 +28,8 @@ double cli_now(void);
 
 int cmd_generate(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
+int cmd_codes(int argc, char **argv);
+int cmd_post(int argc, char **argv);
 void usage_generate(void);
 
 #endif

@@ -12,6 +12,7 @@
 enum {
     OPT_SEED = 256, OPT_FORMAT, OPT_MODE, OPT_PRIOR, OPT_KNOWLEDGE, OPT_PROMPTS, OPT_DATA_DIR, OPT_STEPS,
     OPT_SHARD, OPT_FORCE, OPT_LLM, OPT_LLM_URL, OPT_MODEL, OPT_TEMPERATURE, OPT_MAX_TOKENS, OPT_TIMEOUT,
+    OPT_CPT_DICT,
 };
 
 static const struct option long_options[] = {
@@ -26,6 +27,7 @@ static const struct option long_options[] = {
     { "llm-url", required_argument, NULL, OPT_LLM_URL }, { "model", required_argument, NULL, OPT_MODEL },
     { "temperature", required_argument, NULL, OPT_TEMPERATURE },
     { "max-tokens", required_argument, NULL, OPT_MAX_TOKENS }, { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "cpt-dict", required_argument, NULL, OPT_CPT_DICT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -51,6 +53,8 @@ void usage_generate(void)
            "      --knowledge FILE   knowledge base (default mappings/knowledge.json)\n"
            "      --prompts DIR      prompt templates (default prompts/)\n"
            "      --data-dir DIR     folder holding prompts/ and mappings/\n"
+           "      --cpt-dict FILE    licensed CPT file (CSV code,description): exact CPT checks and displays;\n"
+           "                         without it CPT codes are checked structurally (form, section, CCS)\n"
            "Model backend\n"
            "      --llm NAME         builtin (default: offline, no key) | openai (any OpenAI-compatible server)\n"
            "      --llm-url URL      base URL (default https://api.openai.com/v1)\n"
@@ -162,6 +166,7 @@ static int parse_option(int c, const char *arg, struct llmsyn_options *o, int *q
     case OPT_PROMPTS: o->prompts_dir = arg; return 0;
     case OPT_DATA_DIR: o->data_dir = arg; return 0;
     case OPT_STEPS: o->extra_steps = arg; return 0;
+    case OPT_CPT_DICT: o->cpt_dict_path = arg; return 0;
     case OPT_SHARD: return parse_shard(arg, o);
     case OPT_FORCE: o->force = 1; return 0;
     case OPT_LLM: o->backend = arg; return 0;

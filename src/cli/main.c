@@ -8,6 +8,10 @@ static void usage(void)
 {
     printf("usage: " CLI_NAME " [generate] [options]      generate records (see '" CLI_NAME " generate --help')\n"
            "       " CLI_NAME " validate PATH...          check bundle files or folders against conformance/\n"
+           "       " CLI_NAME " codes lookup CODE...      look codes up in the shipped dictionaries (ICD-9-CM,\n"
+           "                                         HCPCS, CPT ranges); exit 11 when a code is not found\n"
+           "       " CLI_NAME " codes search TEXT         rank valid codes by description (see 'codes --help')\n"
+           "       " CLI_NAME " post PATH --to URL [options]  upload bundles to a FHIR server (see 'post --help')\n"
            "       " CLI_NAME " --version | --help\n");
 }
 
@@ -27,8 +31,12 @@ int main(int argc, char **argv)
     }
     if (cmd && !strcmp(cmd, "generate"))
         return cmd_generate(argc - 1, argv + 1);
+    if (cmd && !strcmp(cmd, "post"))
+        return cmd_post(argc - 1, argv + 1);
     if (cmd && !strcmp(cmd, "validate"))
         return cmd_validate(argc - 1, argv + 1);
+    if (cmd && !strcmp(cmd, "codes"))
+        return cmd_codes(argc - 1, argv + 1);
     if (cmd && cmd[0] != '-') {
         msg_error("unknown command '%s' (see '" CLI_NAME " --help')", cmd);
         return LLMSYN_E_USAGE;

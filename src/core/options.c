@@ -31,6 +31,7 @@ const char *llmsyn_strerror(llmsyn_status status)
     case LLMSYN_E_INTERRUPTED: return "interrupted";
     case LLMSYN_E_NOMEM: return "out of memory";
     case LLMSYN_E_INTERNAL: return "internal error";
+    case LLMSYN_E_NOT_FOUND: return "not found";
     }
     return "unknown status";
 }

@@ -115,13 +115,14 @@ static int load_steps(struct pipeline *pl, const char *prompts_dir, struct error
 
 int pipeline_load(struct pipeline *pl, const struct llmsyn_options *opts, struct error *err)
 {
-    char data[PATH_MAX], prior[PATH_MAX], kb[PATH_MAX], prompts[PATH_MAX];
+    char data[PATH_MAX], prior[PATH_MAX], kb[PATH_MAX], prompts[PATH_MAX], mappings[PATH_MAX];
 
     memset(pl, 0, sizeof *pl);
     pl->opts = opts;
     find_data_dir(opts, data, sizeof data);
     if (path_join(prior, sizeof prior, data, "/mappings/prior.json") < 0 ||
         path_join(kb, sizeof kb, data, "/mappings/knowledge.json") < 0 ||
+        path_join(mappings, sizeof mappings, data, "/mappings") < 0 ||
         path_join(prompts, sizeof prompts, opts->prompts_dir ? opts->prompts_dir : data,
                   opts->prompts_dir ? "" : "/prompts") < 0)
         return error_set(err, LLMSYN_E_USAGE, "data folder path '%s' is too long", data), -1;
@@ -130,6 +131,9 @@ int pipeline_load(struct pipeline *pl, const struct llmsyn_options *opts, struct
         return -1;
     pl->kb = kb_load(opts->knowledge_path ? opts->knowledge_path : kb, err);
     if (!pl->kb)
+        return -1;
+    pl->dict = dict_load(mappings, opts->cpt_dict_path, err);
+    if (!pl->dict)
         return -1;
     pl->system_prompt = prompt_system_load(prompts, err);
     if (!pl->system_prompt)
@@ -145,6 +149,7 @@ void pipeline_unload(struct pipeline *pl)
         prompt_template_free(&pl->templates[i]);
     prior_free(&pl->prior);
     kb_free(&pl->kb);
+    dict_free(&pl->dict);
     free(pl->system_prompt);
     pl->system_prompt = NULL;
     pl->nsteps = 0;
@@ -165,6 +170,7 @@ void pipeline_worker_free(struct pipeline_worker *w)
     llm_backend_free(&w->backend);
     record_free(&w->rec);
     record_free(&w->step_out);
+    record_free(&w->repair_out);
     buf_free(&w->prompt);
     buf_free(&w->answer);
     buf_free(&w->reask);
@@ -182,8 +188,8 @@ static uint64_t request_seed(uint64_t seed, uint64_t index, size_t step)
     return rng_next(&r) >> 33; /* servers take seeds as signed 32-bit or 64-bit ints */
 }
 
-static int ask(struct pipeline_worker *w, size_t si, const struct llm_request *req, struct buf *answer,
-               struct error *err)
+int pipeline_ask(struct pipeline_worker *w, size_t si, const struct llm_request *req, struct buf *answer,
+                 struct error *err)
 {
     struct llm_usage usage;
 
@@ -213,10 +219,10 @@ static int run_step(struct pipeline_worker *w, size_t si, struct llm_request *re
     struct error parse;
     int rc;
 
-    if (ask(w, si, req, &w->answer, err) < 0)
+    if (pipeline_ask(w, si, req, &w->answer, err) < 0)
         return -1;
     if (parse_answer(w, step, &w->answer, &parse) == 0)
-        return 0;
+        return pipeline_check_codes(w, si, req, res, err);
     buf_reset(&w->reask);
     if (buf_printf(&w->reask,
                    "Your answer could not be used: %s. Answer again and end with the final output block, "
@@ -226,12 +232,18 @@ static int run_step(struct pipeline_worker *w, size_t si, struct llm_request *re
     req->reask = buf_str(&w->reask);
     req->previous_answer = buf_str(&w->answer);
     w->stats[si].reasks++;
-    rc = ask(w, si, req, &w->reanswer, err);
+    rc = pipeline_ask(w, si, req, &w->reanswer, err);
     req->reask = req->previous_answer = NULL;
     if (rc < 0)
         return -1;
-    if (parse_answer(w, step, &w->reanswer, &parse) == 0)
-        return 0;
+    if (parse_answer(w, step, &w->reanswer, &parse) == 0) {
+        /* The usable answer is now the re-asked one: repairs quote it. */
+        struct buf t = w->answer;
+
+        w->answer = w->reanswer;
+        w->reanswer = t;
+        return pipeline_check_codes(w, si, req, res, err);
+    }
     w->stats[si].failures++;
     res->failed = 1;
     if (snprintf(res->reason, sizeof res->reason, "step %s: %s (after one re-ask)", step->name, parse.msg) < 0)
@@ -249,19 +261,16 @@ static int merge_step(struct record *rec, const struct record *out)
     return 0;
 }
 
-/* The display of a code for FHIR: the prior's description, else the knowledge base's label. */
+/* The display of a code for FHIR comes from the dictionary, never from the model's text. */
 static const char *pipeline_display(void *user, const char *system, const char *code)
 {
     const struct pipeline *pl = user;
-    size_t i;
+    struct code_info info;
+    enum code_system sys = !strcmp(system, FHIR_SYSTEM_ICD9) ? CODE_ICD9_DX : CODE_CPT;
 
-    if (!strcmp(system, FHIR_SYSTEM_ICD9)) {
-        for (i = 0; i < pl->prior->ndiagnoses; i++)
-            if (!strcmp(pl->prior->diagnoses[i].code, code) && pl->prior->diagnoses[i].description)
-                return pl->prior->diagnoses[i].description;
-        return kb_display(pl->kb, code);
-    }
-    return NULL; /* CPT descriptors are licensed: no display without a licensed dictionary */
+    if (dict_lookup(pl->dict, sys, code, &info) != CODE_VALID)
+        return NULL;
+    return info.display; /* NULL for CPT without a licensed dictionary */
 }
 
 static int render_record(struct pipeline_worker *w, struct sink_chunk *c, struct record_result *res,

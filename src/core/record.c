@@ -91,6 +91,25 @@ size_t record_count(const struct record *r, const char *name)
     return n;
 }
 
+int record_replace_at(struct record *r, size_t i, const char *value)
+{
+    char *v = dup_str(value);
+
+    if (!v)
+        return -1;
+    free(r->fields[i].value);
+    r->fields[i].value = v;
+    return 0;
+}
+
+void record_remove_at(struct record *r, size_t i)
+{
+    free(r->fields[i].name);
+    free(r->fields[i].value);
+    memmove(&r->fields[i], &r->fields[i + 1], (r->nfields - i - 1) * sizeof *r->fields);
+    r->nfields--;
+}
+
 void record_clear(struct record *r)
 {
     size_t i;

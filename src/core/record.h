@@ -48,6 +48,10 @@ const char *record_get(const struct record *r, const char *name);
 /* n-th value (0-based) of name, or NULL; borrowed. */
 const char *record_get_nth(const struct record *r, const char *name, size_t n);
 size_t record_count(const struct record *r, const char *name);
+/* Replaces the value of field i; returns 0 or -1 on out-of-memory. */
+int record_replace_at(struct record *r, size_t i, const char *value);
+/* Removes field i, keeping the order of the others. */
+void record_remove_at(struct record *r, size_t i);
 /* Removes every field (keeps memory for reuse). */
 void record_clear(struct record *r);
 void record_free(struct record *r);

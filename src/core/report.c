@@ -27,6 +27,19 @@ int report_add_failure(struct run_report *r, uint64_t record, const char *reason
     return 0;
 }
 
+int report_add_drops(struct run_report *r, uint64_t record, const struct dropped_code *drops, size_t n)
+{
+    size_t i;
+
+    if (n && !r->drops && !(r->drops = calloc(REPORT_MAX_DROPS, sizeof *r->drops)))
+        return -1;
+    for (i = 0; i < n && r->ndrops < REPORT_MAX_DROPS; i++) {
+        r->drops[r->ndrops].record = record;
+        r->drops[r->ndrops++].code = drops[i];
+    }
+    return 0;
+}
+
 void report_add_stats(struct run_report *r, const struct step_stats *stats, size_t n)
 {
     size_t i;
@@ -37,7 +50,28 @@ void report_add_stats(struct run_report *r, const struct step_stats *stats, size
         r->steps[i].failures += stats[i].failures;
         r->steps[i].prompt_tokens += stats[i].prompt_tokens;
         r->steps[i].completion_tokens += stats[i].completion_tokens;
+        r->steps[i].repairs += stats[i].repairs;
+        r->steps[i].codes_valid += stats[i].codes_valid;
+        r->steps[i].codes_repaired += stats[i].codes_repaired;
+        r->steps[i].codes_dropped += stats[i].codes_dropped;
     }
+}
+
+/* Code validity of a step: counts and rates (valid first time, repaired, dropped). */
+static void add_code_stats(cJSON *o, const struct step_stats *st)
+{
+    double total = (double)(st->codes_valid + st->codes_repaired + st->codes_dropped);
+    cJSON *c = cJSON_AddObjectToObject(o, "codes");
+
+    if (!c)
+        return;
+    cJSON_AddNumberToObject(c, "valid_first_time", (double)st->codes_valid);
+    cJSON_AddNumberToObject(c, "repaired", (double)st->codes_repaired);
+    cJSON_AddNumberToObject(c, "dropped", (double)st->codes_dropped);
+    cJSON_AddNumberToObject(c, "repair_requests", (double)st->repairs);
+    cJSON_AddNumberToObject(c, "valid_first_time_rate", total > 0 ? (double)st->codes_valid / total : 1.0);
+    cJSON_AddNumberToObject(c, "repaired_rate", total > 0 ? (double)st->codes_repaired / total : 0.0);
+    cJSON_AddNumberToObject(c, "dropped_rate", total > 0 ? (double)st->codes_dropped / total : 0.0);
 }
 
 static cJSON *report_steps(const struct run_report *r)
@@ -55,6 +89,24 @@ static cJSON *report_steps(const struct run_report *r)
         cJSON_AddNumberToObject(o, "failures", (double)r->steps[i].failures);
         cJSON_AddNumberToObject(o, "prompt_tokens", (double)r->steps[i].prompt_tokens);
         cJSON_AddNumberToObject(o, "completion_tokens", (double)r->steps[i].completion_tokens);
+        add_code_stats(o, &r->steps[i]);
+    }
+    return arr;
+}
+
+static cJSON *report_drops(const struct run_report *r)
+{
+    cJSON *arr = cJSON_CreateArray();
+    size_t i;
+
+    for (i = 0; arr && i < r->ndrops; i++) {
+        cJSON *o = cJSON_CreateObject();
+
+        cJSON_AddItemToArray(arr, o);
+        cJSON_AddNumberToObject(o, "record", (double)r->drops[i].record);
+        cJSON_AddStringToObject(o, "step", r->drops[i].code.step);
+        cJSON_AddStringToObject(o, "code", r->drops[i].code.code);
+        cJSON_AddStringToObject(o, "reason", r->drops[i].code.reason);
     }
     return arr;
 }
@@ -72,6 +124,17 @@ static cJSON *report_failures(const struct run_report *r)
         cJSON_AddStringToObject(o, "reason", r->failures[i].reason);
     }
     return arr;
+}
+
+/* Which level of validation each code system got. */
+static cJSON *report_validation(const struct run_report *r)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(o, "icd9_cm", "exact");
+    cJSON_AddStringToObject(o, "hcpcs", "exact");
+    cJSON_AddStringToObject(o, "cpt", dict_cpt_exact(r->pl->dict) ? "exact" : "structural");
+    return o;
 }
 
 static void add_opt_string(cJSON *o, const char *key, const char *value)
@@ -111,6 +174,8 @@ int report_json(const struct run_report *r, struct buf *out)
     cJSON_AddNumberToObject(root, "records_failed", (double)r->failed);
     cJSON_AddItemToObject(root, "steps", report_steps(r));
     cJSON_AddItemToObject(root, "failures", report_failures(r));
+    cJSON_AddItemToObject(root, "code_validation", report_validation(r));
+    cJSON_AddItemToObject(root, "dropped_codes", report_drops(r));
     cJSON_AddNumberToObject(root, "elapsed_seconds", r->seconds);
     text = cJSON_Print(root);
     cJSON_Delete(root);
@@ -137,10 +202,16 @@ int report_text(const struct run_report *r, struct buf *out)
     if (r->error && buf_printf(out, "error: %s\n", r->error) < 0)
         return -1;
     for (i = 0; i < r->pl->nsteps; i++)
-        if (buf_printf(out, "step %-15s %8llu calls %6llu re-asks %6llu failures\n", r->pl->steps[i]->name,
+        if (buf_printf(out, "step %-15s %8llu calls %6llu re-asks %6llu failures; codes %llu valid, %llu repaired, "
+                            "%llu dropped\n", r->pl->steps[i]->name,
                        (unsigned long long)r->steps[i].calls, (unsigned long long)r->steps[i].reasks,
-                       (unsigned long long)r->steps[i].failures) < 0)
+                       (unsigned long long)r->steps[i].failures, (unsigned long long)r->steps[i].codes_valid,
+                       (unsigned long long)r->steps[i].codes_repaired,
+                       (unsigned long long)r->steps[i].codes_dropped) < 0)
             return -1;
+    if (buf_printf(out, "code validation: ICD-9-CM exact, HCPCS exact, CPT %s\n",
+                   dict_cpt_exact(r->pl->dict) ? "exact (licensed dictionary)" : "structural (no licensed CPT file)") < 0)
+        return -1;
     for (i = 0; i < r->nfailures && i < 20; i++)
         if (buf_printf(out, "failed record %llu: %s\n", (unsigned long long)r->failures[i].record,
                        r->failures[i].reason) < 0)
@@ -153,6 +224,9 @@ int report_text(const struct run_report *r, struct buf *out)
 
 void report_free(struct run_report *r)
 {
+    free(r->drops);
+    r->drops = NULL;
+    r->ndrops = 0;
     free(r->failures);
     r->failures = NULL;
     r->nfailures = 0;

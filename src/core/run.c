@@ -137,6 +137,8 @@ static void write_records(struct run *run, struct run_report *rep)
     struct slot *s;
 
     while ((s = next_ready(run)) != NULL) {
+        if (report_add_drops(rep, s->chunk.index, s->res.drops, s->res.ndrops) < 0)
+            error_set(&err, LLMSYN_E_NOMEM, "out of memory");
         if (s->res.failed) {
             if (report_add_failure(rep, s->chunk.index, s->res.reason) < 0)
                 error_set(&err, LLMSYN_E_NOMEM, "out of memory");

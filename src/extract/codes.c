@@ -1,6 +1,7 @@
 /* codes.c - normalises the values the extractor finds: ICD-9-CM and CPT/HCPCS code shapes, AGE, GENDER,
  * HOSPITAL_EXPIRE_FLAG, prescriptions and categories (trimmed, kept as given). */
 #include "extract/extract.h"
+#include "codes/dict.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,132 +48,15 @@ static int in_set(char c, const char *set)
     return c != '\0' && strchr(set, c) != NULL;
 }
 
-static size_t count_digits(const char *s)
-{
-    size_t n = 0;
-
-    while (is_digit(s[n]))
-        n++;
-    return n;
-}
-
-/* A code ends at the end of the text or at an ASCII character that is neither a letter nor a digit;
- * a dot counts as an end only when no letter or digit follows it ("428.0." ends, "428.0.1" does not).
- * Non-ASCII bytes do not end a code: "428４" is not 428. */
-static int at_code_end(const char *p)
-{
-    unsigned char c = (unsigned char)*p;
-
-    if (c == '\0')
-        return 1;
-    if (c >= 0x80 || is_digit(*p) || is_alpha(*p))
-        return 0;
-    if (*p == '.' && (is_digit(p[1]) || is_alpha(p[1]) || (unsigned char)p[1] >= 0x80))
-        return 0;
-    return 1;
-}
-
-static const char *skip_blanks(const char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    return s;
-}
-
-/* Writes prefix + int part (+ "." + decimals). Returns 0, or -1 when out is too small. */
-static int write_dx(char *out, size_t outlen, const char *prefix, const char *ip, size_t in, const char *dp,
-                    size_t dn)
-{
-    int n;
-
-    if (dn)
-        n = snprintf(out, outlen, "%s%.*s.%.*s", prefix, (int)in, ip, (int)dn, dp);
-    else
-        n = snprintf(out, outlen, "%s%.*s", prefix, (int)in, ip);
-    return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
-}
-
-/* Parses digits at p as `want` integer digits then up to `maxdec` decimals, dotted or not.
- * Sets the integer length, decimals and their count; returns the end of the code, or NULL. pad: a dotted
- * integer part may be shorter than want (padded with zeros by the caller). */
-static const char *split_digits(const char *p, size_t want, size_t maxdec, int pad, size_t *in, const char **dp,
-                                size_t *dn)
-{
-    size_t n = count_digits(p);
-
-    if (p[n] == '.' && is_digit(p[n + 1])) {
-        size_t d = count_digits(p + n + 1);
-
-        if (n == 0 || n > want || (n < want && !pad) || d > maxdec)
-            return NULL;
-        *in = n;
-        *dp = p + n + 1;
-        *dn = d;
-        return p + n + 1 + d;
-    }
-    if (n < want || n > want + maxdec)
-        return NULL;
-    *in = want;
-    *dp = p + want;
-    *dn = n - want;
-    return p + n;
-}
-
+/* The code shapes live in src/codes/normalise.c, shared with the dictionaries. */
 int extract_icd9_dx(const char *s, char *out, size_t outlen)
 {
-    char prefix[4] = "";
-    char ipad[4] = "000";
-    const char *p, *end, *dp = NULL;
-    size_t in = 0, dn = 0, want = 3, maxdec = 2;
-
-    if (!s || !out || outlen == 0)
-        return -1;
-    out[0] = '\0';
-    p = skip_blanks(s);
-    if (to_upper(*p) == 'V' || to_upper(*p) == 'E') {
-        prefix[0] = to_upper(*p);
-        want = prefix[0] == 'V' ? 2 : 3;
-        maxdec = prefix[0] == 'V' ? 2 : 1;
-        p++;
-    }
-    end = split_digits(p, want, maxdec, prefix[0] == '\0', &in, &dp, &dn);
-    if (!end || !at_code_end(end))
-        return -1;
-    /* "38.9" is 038.9: numeric codes keep their leading zeros */
-    memcpy(ipad + (want - in), p, in);
-    ipad[want] = '\0';
-    if (write_dx(out, outlen, prefix, ipad, want, dp, dn) < 0) {
-        out[0] = '\0';
-        return -1;
-    }
-    return 0;
+    return code_normalise(CODE_ICD9_DX, s, out, outlen);
 }
 
 int extract_cpt(const char *s, char *out, size_t outlen)
 {
-    const char *p;
-    char code[6];
-    size_t i;
-    int ok;
-
-    if (!s || !out || outlen == 0)
-        return -1;
-    out[0] = '\0';
-    p = skip_blanks(s);
-    for (i = 0; i < 5; i++) {
-        if (!is_digit(p[i]) && !is_alpha(p[i]))
-            return -1;
-        code[i] = to_upper(p[i]);
-    }
-    code[5] = '\0';
-    if (!at_code_end(p + 5))
-        return -1;
-    ok = count_digits(code) == 5 || count_digits(code + 1) == 4;
-    ok = ok || (count_digits(code) == 4 && (code[4] == 'F' || code[4] == 'T' || code[4] == 'U'));
-    if (!ok || outlen < sizeof code)
-        return -1;
-    memcpy(out, code, sizeof code);
-    return 0;
+    return code_normalise(CODE_CPT, s, out, outlen);
 }
 
 /* ---- text ---- */

@@ -44,4 +44,58 @@ int http_post_json(struct http_client *c, const char *url, const char *const *he
 /* Writes url into out without userinfo, query or fragment (for messages). Always NUL-terminates. */
 void http_redact_url(const char *url, char *out, size_t outlen);
 
+/* ---- The multi interface: many requests in flight over one connection pool ---- */
+
+/* Settings shared by every transfer of one pool. Strings are borrowed for the pool's life. */
+struct http_multi_opts {
+    unsigned max_in_flight;    /* transfers running at once (>= 1) */
+    long timeout_ms;           /* per transfer, <= 0 for none */
+    long connect_timeout_ms;   /* <= 0 for libcurl's default */
+    const char *const *headers;/* NULL-terminated "Name: value" lines added to every request; may hold secrets */
+    const char *cacert;        /* CA bundle file, or NULL for the system store */
+    const char *cert, *key;    /* client certificate and key (PEM) for mutual TLS, or NULL */
+    int insecure;              /* skip TLS verification (explicit opt-in only) */
+};
+
+/* One request. method is "GET", "POST" or "PUT"; body may be NULL (GET). The body is borrowed
+ * until the transfer's done callback returns; `user` is handed back to that callback. */
+struct http_request {
+    const char *method;
+    const char *url;
+    const char *content_type; /* NULL means application/fhir+json */
+    const char *body;
+    size_t len;
+    void *user;
+};
+
+/* What one finished transfer produced. Valid only during the done callback. */
+struct http_result {
+    int transport_failed;  /* no complete response: connection refused/reset, timeout, ... */
+    int timed_out;         /* transport_failed because of the timeout */
+    long status;           /* HTTP status, 0 when transport_failed */
+    long retry_after_s;    /* Retry-After in seconds, or -1 */
+    int http_version;      /* 1 or 2 (or 3) as negotiated */
+    const char *detail;    /* transport failure reason (never holds header values), else "" */
+    const char *body;      /* response body (NUL-terminated), capped at HTTP_MAX_RESPONSE */
+    size_t len;
+};
+
+struct http_multi;
+typedef void (*http_done_fn)(void *user, const struct http_request *req, const struct http_result *res);
+
+/* Returns a pool, or NULL with err. Caller frees with http_multi_free. */
+struct http_multi *http_multi_new(const struct http_multi_opts *opts, struct error *err);
+void http_multi_free(struct http_multi **m);
+
+/* Starts a request (the request struct is copied; its strings are borrowed). Fails with err when
+ * max_in_flight transfers are already running. Returns 0 or -1. */
+int http_multi_add(struct http_multi *m, const struct http_request *req, struct error *err);
+
+/* Transfers in flight. */
+unsigned http_multi_running(const struct http_multi *m);
+
+/* Drives the transfers for up to wait_ms, calling done() for each that finished.
+ * Returns 0, or -1 with err when libcurl itself failed. */
+int http_multi_perform(struct http_multi *m, long wait_ms, http_done_fn done, void *user, struct error *err);
+
 #endif

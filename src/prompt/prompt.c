@@ -726,7 +726,9 @@ static int render_span(const struct prompt_template *t, const struct span *s, co
     case SPAN_PRIOR_MORTALITY:
         return render_prior(t, s->kind, in, out, err);
     case SPAN_KNOWLEDGE:
-        return in->mode == LLMSYN_MODE_FULL ? render_knowledge(in->card, out) : 0;
+        if (in->mode != LLMSYN_MODE_FULL)
+            return 0;
+        return in->retrieved ? put_text(out, in->retrieved, 1) : render_knowledge(in->card, out);
     case SPAN_FIELDS:
         return buf_append(out, t->fields, t->fields_len) < 0 ? RENDER_NOMEM : 0;
     }

@@ -26,6 +26,8 @@ struct prompt_inputs {
     const struct prior_draw *draw;     /* z_P draws (ignored in mode base) */
     const struct prior *prior;
     const struct kb_card *card;        /* R(z_R | y_1) (mode full only); may be NULL */
+    const char *retrieved;             /* retrieved passages (knowledge_retrieve) for {{knowledge}} in mode full;
+                                        * borrowed; NULL renders the card's prose instead */
 };
 
 /* Renders x_i into out. Returns 0 or -1 with err. */

@@ -71,6 +71,40 @@ PY
 ok "unusable answers: records reported failed with the step and reason"
 stop_server
 
+# Invented, header and retired codes: one repair re-ask quoting them with candidates; what the repair
+# fixes is kept, the rest is dropped with its reason in the report.
+start_server --answers "$ROOT/tests/data/openai/repair" --log "$TMP/repair.jsonl"
+expect_exit 0 "$BIN" --out "$TMP/rep" -n 2 --llm openai --llm-url "$URL" --model fake-gpt -q
+check_bundles "$TMP/rep" --expect 2
+python3 - "$TMP/repair.jsonl" "$TMP/rep/run-report.json" "$TMP/rep/record-0000000000.json" <<'PY' || fail "repair flow"
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+repairs = [r for r in reqs if len([m for m in r["messages"] if m["role"] == "user"]) > 1]
+assert len(repairs) == 2, len(repairs)
+ask = repairs[0]["messages"][-1]["content"]
+for code in ("123.45", "428", "276.5"):
+    assert f"'{code}'" in ask, ask
+assert "428.0" in ask and "Nearest valid codes" in ask, ask
+rep = json.load(open(sys.argv[2]))
+comp = [s for s in rep["steps"] if s["step"] == "complications"][0]["codes"]
+assert comp["valid_first_time"] == 2 and comp["repaired"] == 4 and comp["dropped"] == 2, comp  # per record 1, 2, 1
+assert comp["repair_requests"] == 2, comp
+drops = rep["dropped_codes"]
+assert [d["code"] for d in drops] == ["123.45", "123.45"], drops
+assert "not a code" in drops[0]["reason"], drops
+assert rep["code_validation"]["cpt"] == "structural", rep["code_validation"]
+b = json.load(open(sys.argv[3]))
+codes = [e["resource"]["code"]["coding"][0] for e in b["entry"] if e["resource"]["resourceType"] == "Condition"]
+got = [c["code"] for c in codes]
+assert "123.45" not in got and "428" not in got and "276.5" not in got, got
+assert "428.0" in got and "276.51" in got, got
+assert all(c.get("display") for c in codes), codes      # displays come from the dictionary
+d = [c for c in codes if c["code"] == "428.0"][0]["display"]
+assert d == "Congestive heart failure, unspecified", d
+PY
+ok "invented / header / retired codes repaired or dropped with their reason"
+stop_server
+
 # Nobody listening: a clear backend error, exit 4.
 expect_exit 4 "$BIN" --out "$TMP/d" -n 1 --llm openai --llm-url "http://127.0.0.1:9/v1" --model m -q
 expect_stderr "127.0.0.1:9"

@@ -541,6 +541,49 @@ static void test_load_missing(void **state)
     assert_non_null(strstr(err.msg, "/nonexistent-llmsyn-dir/system.txt"));
 }
 
+/* {{knowledge}} shows the retrieved passages when the pipeline passes them (mode full), the card's prose
+ * when it does not, and nothing in the other modes. */
+static void test_retrieved_knowledge(void **state)
+{
+    const char *text = "[Task]\n[Examples]\n[Description]\n[Retrieval]\n<{{knowledge}}>\n[Steps]\n[Final Output]\n";
+    const char *retrieved = "Retrieved reference knowledge, most relevant first:\n\n[1] Gout\nJoint pain.\r\x01"
+                            "\nSource: MedlinePlus, 'Gout'\n";
+    struct error err = { 0 };
+    struct prompt_template *t = prompt_template_parse(text, "k.prompt", &prev_step, &err);
+    struct fixture f;
+    struct prompt_inputs in = { 0 };
+    struct buf out;
+    size_t i;
+
+    (void)state;
+    if (!t)
+        fail_msg("%s", err.msg);
+    buf_init(&out, 0);
+    make_fixture(&f);
+    in.mode = LLMSYN_MODE_FULL;
+    in.card = &f.card;
+    in.retrieved = retrieved;
+    assert_int_equal(prompt_render(t, &in, &out, &err), 0);
+    /* Line breaks kept, other control characters made spaces, the trailing newline dropped. */
+    assert_non_null(strstr(buf_str(&out), "\n<Retrieved reference knowledge, most relevant first:\n\n[1] Gout\n"
+                                          "Joint pain.  \nSource: MedlinePlus, 'Gout'>\n"));
+    for (i = 0; i < sizeof kb_strings / sizeof kb_strings[0]; i++)
+        assert_null(strstr(buf_str(&out), kb_strings[i]));
+    in.retrieved = NULL;
+    buf_reset(&out);
+    assert_int_equal(prompt_render(t, &in, &out, &err), 0);
+    check_strings(buf_str(&out), kb_strings, sizeof kb_strings / sizeof kb_strings[0], 1);
+    assert_null(strstr(buf_str(&out), "[1] Gout"));
+    in.retrieved = retrieved;
+    in.mode = LLMSYN_MODE_PRIOR;
+    in.draw = &f.draw;
+    buf_reset(&out);
+    assert_int_equal(prompt_render(t, &in, &out, &err), 0);
+    assert_non_null(strstr(buf_str(&out), "\n<>\n"));
+    buf_free(&out);
+    prompt_template_free(&t);
+}
+
 static void test_system_message(void **state)
 {
     char *dir = path_of(root_dir(), "prompts");
@@ -572,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_parse_errors_inline),
         cmocka_unit_test(test_load_missing),
         cmocka_unit_test(test_system_message),
+        cmocka_unit_test(test_retrieved_knowledge),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,613 @@
+/* upload.c - posts bundle files over the multi interface: N in flight, backoff with jitter, a journal. */
+#include "net/upload.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "net/fhir_client.h"
+#include "net/http.h"
+#include "net/journal.h"
+#include "util/buf.h"
+
+#define MAX_BUNDLE_BYTES ((size_t)256 << 20)
+#define MAX_RETRY_AFTER_MS 120000L
+#define MAX_FAILURE_TEXT ((size_t)16 << 10)
+#define IDLE_WAIT_MS 200L
+
+static volatile sig_atomic_t stop_requested;
+
+void upload_request_stop(void)
+{
+    stop_requested = 1;
+}
+
+enum job_state { JOB_EMPTY = 0, JOB_WAITING, JOB_IN_FLIGHT };
+
+/* One bundle being posted; holds a concurrency slot from load to outcome. */
+struct job {
+    enum job_state state;
+    const char *path;        /* borrowed from the file list */
+    const char *name;        /* borrowed: path's last component */
+    char *data;              /* owned; the request body */
+    size_t len;
+    uint64_t hash;           /* of the file as read */
+    unsigned entries, attempts;
+    double not_before;       /* monotonic seconds */
+    long last_http;
+    char reason[512];
+};
+
+struct upload {
+    const struct upload_opts *o;
+    const struct llmsyn_callbacks *cb;
+    struct upload_summary *sum;
+    struct error *err;
+    struct http_multi *multi;    /* owned */
+    struct journal *journal;     /* owned */
+    char url[2048];              /* the base URL without a trailing slash */
+    char where[2048];            /* redacted, for messages and the journal */
+    struct job *jobs;            /* owned; o->concurrency of them */
+    char *const *files;
+    size_t nfiles, next;
+    int abort;                   /* credentials refused or the journal failed: load nothing more */
+    uint64_t rng;
+    struct buf failures;
+};
+
+void upload_opts_init(struct upload_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->concurrency = 4;
+    o->preflight = 1;
+    o->max_attempts = 6;
+    o->timeout_ms = 60000;
+    o->backoff_ms = 500;
+    o->backoff_max_ms = 30000;
+}
+
+void upload_summary_free(struct upload_summary *s)
+{
+    if (!s)
+        return;
+    free(s->failures);
+    s->failures = NULL;
+}
+
+void upload_scrub(char *s, const char *const *secrets)
+{
+    size_t i;
+
+    for (i = 0; s && secrets && secrets[i]; i++) {
+        size_t n = strlen(secrets[i]);
+        char *p;
+
+        if (n < 3)
+            continue;
+        while ((p = strstr(s, secrets[i]))) {
+            memcpy(p, "***", 3);
+            memmove(p + 3, p + n, strlen(p + n) + 1);
+        }
+    }
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- listing ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_bundle_name(const char *name)
+{
+    size_t n = strlen(name);
+
+    return n > 12 && !strncmp(name, "record-", 7) && !strcmp(name + n - 5, ".json");
+}
+
+/* Appends dir/name to the list. Returns 0 or -1. */
+static int list_push(char ***files, size_t *n, size_t *cap, const char *dir, const char *name)
+{
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *p;
+
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 256;
+        char **tmp = realloc(*files, nc * sizeof *tmp);
+
+        if (!tmp)
+            return -1;
+        *files = tmp;
+        *cap = nc;
+    }
+    if (!(p = malloc(len)))
+        return -1;
+    snprintf(p, len, "%s/%s", dir, name);
+    (*files)[(*n)++] = p;
+    return 0;
+}
+
+static int list_dir(const char *path, char ***files, size_t *n, struct error *err)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+    size_t cap = 0;
+
+    if (!d)
+        return error_set(err, LLMSYN_E_INPUT, "cannot open '%s': %s", path, strerror(errno)), -1;
+    while ((de = readdir(d)))
+        if (is_bundle_name(de->d_name) && list_push(files, n, &cap, path, de->d_name) < 0) {
+            closedir(d);
+            return error_set(err, LLMSYN_E_NOMEM, "out of memory"), -1;
+        }
+    closedir(d);
+    if (*n == 0)
+        return error_set(err, LLMSYN_E_INPUT, "'%s' holds no record-*.json bundles", path), -1;
+    qsort(*files, *n, sizeof **files, cmp_str);
+    return 0;
+}
+
+int upload_list(const char *path, char ***files, size_t *n, char *dir, size_t dirlen, struct error *err)
+{
+    struct stat st;
+    const char *slash;
+
+    *files = NULL;
+    *n = 0;
+    if (stat(path, &st) < 0)
+        return error_set(err, LLMSYN_E_INPUT, "cannot open '%s': %s", path, strerror(errno)), -1;
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(dir, dirlen, "%s", path);
+        return list_dir(path, files, n, err);
+    }
+    slash = strrchr(path, '/');
+    if (slash)
+        snprintf(dir, dirlen, "%.*s", (int)(slash == path ? 1 : slash - path), path);
+    else
+        snprintf(dir, dirlen, ".");
+    if (!(*files = malloc(sizeof **files)) || !((*files)[0] = strdup(path)))
+        return error_set(err, LLMSYN_E_NOMEM, "out of memory"), -1;
+    *n = 1;
+    return 0;
+}
+
+/* ---- loading one bundle ---- */
+
+/* Reads a whole file into *data (caller frees). Returns 0 or -1 with reason. */
+static int read_file(const char *path, char **data, size_t *len, char *reason, size_t rlen)
+{
+    FILE *f = fopen(path, "rb");
+    struct buf b;
+    char chunk[65536];
+    size_t n;
+    int ret = -1;
+
+    buf_init(&b, MAX_BUNDLE_BYTES);
+    if (!f)
+        return snprintf(reason, rlen, "cannot open: %s", strerror(errno)), -1;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (buf_append(&b, chunk, n) < 0) {
+            snprintf(reason, rlen, "larger than %zu bytes or out of memory", MAX_BUNDLE_BYTES);
+            goto out;
+        }
+    if (ferror(f)) {
+        snprintf(reason, rlen, "cannot read: %s", strerror(errno));
+        goto out;
+    }
+    *len = b.len;
+    *data = b.data;
+    b.data = NULL;
+    ret = 0;
+out:
+    fclose(f);
+    buf_free(&b);
+    return ret;
+}
+
+/* Checks the bundle and rewrites it when batch or conditional create is asked for.
+ * Returns 0 or -1 with job->reason. */
+static int prepare(struct upload *u, struct job *j)
+{
+    cJSON *root = cJSON_ParseWithLength(j->data, j->len);
+    const cJSON *rt = cJSON_GetObjectItemCaseSensitive(root, "resourceType");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+    struct error e = { 0 };
+    char *text = NULL;
+    int ret = -1;
+
+    if (!cJSON_IsString(rt) || strcmp(rt->valuestring, "Bundle") || !cJSON_IsString(type) ||
+        (strcmp(type->valuestring, "transaction") && strcmp(type->valuestring, "batch"))) {
+        snprintf(j->reason, sizeof j->reason, "not a JSON transaction or batch Bundle");
+        goto out;
+    }
+    j->entries = (unsigned)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "entry"));
+    if (!u->o->batch && !u->o->conditional && !strcmp(type->valuestring, "transaction")) {
+        ret = 0;
+        goto out;
+    }
+    if ((u->o->conditional && fhir_bundle_to_conditional(root, &e) < 0) ||
+        (u->o->batch && fhir_bundle_to_batch(root, &e) < 0)) {
+        snprintf(j->reason, sizeof j->reason, "%s", e.msg);
+        goto out;
+    }
+    if (!u->o->batch)
+        cJSON_ReplaceItemInObjectCaseSensitive(root, "type", cJSON_CreateString("transaction"));
+    if (!(text = cJSON_PrintUnformatted(root))) {
+        snprintf(j->reason, sizeof j->reason, "out of memory");
+        goto out;
+    }
+    free(j->data);
+    j->data = text;
+    j->len = strlen(text);
+    ret = 0;
+out:
+    cJSON_Delete(root);
+    return ret;
+}
+
+static void job_clear(struct job *j)
+{
+    free(j->data);
+    memset(j, 0, sizeof *j);
+}
+
+/* ---- outcomes ---- */
+
+static void report_progress(struct upload *u)
+{
+    const struct upload_summary *s = u->sum;
+
+    if (u->cb && u->cb->progress)
+        u->cb->progress(u->cb->user, s->skipped + s->ok + s->failed, s->total, s->failed);
+}
+
+static void warn(struct upload *u, const char *msg)
+{
+    if (u->cb && u->cb->warning)
+        u->cb->warning(u->cb->user, msg);
+}
+
+/* Records a bundle's final outcome in the journal and the summary, and frees its slot. */
+static void finish(struct upload *u, struct job *j, int ok, unsigned created, unsigned updated)
+{
+    struct journal_line line = { j->name, j->hash, ok ? "ok" : "failed", j->last_http, created, updated,
+                                 j->attempts, ok ? NULL : j->reason };
+    struct error e = { 0 };
+
+    upload_scrub(j->reason, u->o->secrets);
+    if (journal_append(u->journal, &line, &e) < 0) {
+        error_set(u->err, e.code, "%s", e.msg);
+        u->abort = 1;
+    }
+    if (ok) {
+        u->sum->ok++;
+        u->sum->created += created;
+        u->sum->updated += updated;
+    } else {
+        u->sum->failed++;
+        if (u->failures.len < MAX_FAILURE_TEXT)
+            buf_printf(&u->failures, "%s: %s\n", j->name, j->reason);
+    }
+    job_clear(j);
+    report_progress(u);
+}
+
+/* xorshift64*: jitter only, not security. */
+static double rand_unit(struct upload *u)
+{
+    u->rng ^= u->rng >> 12;
+    u->rng ^= u->rng << 25;
+    u->rng ^= u->rng >> 27;
+    return (double)((u->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+/* Schedules another attempt, or fails the bundle when attempts are used up. */
+static void retry_or_fail(struct upload *u, struct job *j, long retry_after_s)
+{
+    double delay_ms = (double)u->o->backoff_ms;
+    char msg[768], why[sizeof j->reason];
+    unsigned i;
+
+    if (j->attempts >= u->o->max_attempts || stop_requested || u->abort) {
+        if (j->attempts >= u->o->max_attempts)
+            snprintf(why, sizeof why, "%.440s (gave up after %u attempts)", j->reason, j->attempts);
+        else
+            snprintf(why, sizeof why, "%.440s (stopped before retrying)", j->reason);
+        memcpy(j->reason, why, sizeof why);
+        finish(u, j, 0, 0, 0);
+        return;
+    }
+    for (i = 1; i < j->attempts && delay_ms < (double)u->o->backoff_max_ms; i++)
+        delay_ms *= 2;
+    if (delay_ms > (double)u->o->backoff_max_ms)
+        delay_ms = (double)u->o->backoff_max_ms;
+    delay_ms = delay_ms / 2 + rand_unit(u) * delay_ms / 2;
+    if (retry_after_s > 0 && (double)retry_after_s * 1000 > delay_ms)
+        delay_ms = retry_after_s * 1000L > MAX_RETRY_AFTER_MS ? MAX_RETRY_AFTER_MS : retry_after_s * 1000.0;
+    j->state = JOB_WAITING;
+    j->not_before = now_s() + delay_ms / 1000;
+    u->sum->retries++;
+    upload_scrub(j->reason, u->o->secrets);
+    snprintf(msg, sizeof msg, "%s: %s; retrying in %.1fs (attempt %u of %u)", j->name, j->reason, delay_ms / 1000,
+             j->attempts + 1, u->o->max_attempts);
+    warn(u, msg);
+}
+
+/* The multi interface's done callback for bundle requests. */
+static void on_done(void *user, const struct http_request *req, const struct http_result *res)
+{
+    struct upload *u = user;
+    struct job *j = req->user;
+    struct fhir_reply r;
+
+    j->last_http = res->status;
+    if (res->http_version)
+        u->sum->http_version = res->http_version;
+    if (res->transport_failed) {
+        snprintf(j->reason, sizeof j->reason, "%s%s", res->timed_out ? "timed out: " : "connection failed: ",
+                 res->detail);
+        retry_or_fail(u, j, -1);
+        return;
+    }
+    fhir_read_reply(res->status, res->retry_after_s, res->body, res->len, j->entries, &r);
+    snprintf(j->reason, sizeof j->reason, "%s", r.reason);
+    if (r.kind == FHIR_REPLY_OK)
+        finish(u, j, 1, r.created, r.updated);
+    else if (r.kind == FHIR_REPLY_RETRY)
+        retry_or_fail(u, j, r.retry_after_s);
+    else {
+        if (r.auth_refused && !u->abort) {
+            u->abort = 1;
+            upload_scrub(r.reason, u->o->secrets);
+            error_set(u->err, LLMSYN_E_UPLOAD, "%s: %s", u->where, r.reason);
+        }
+        finish(u, j, 0, 0, 0);
+    }
+}
+
+/* ---- the loop ---- */
+
+/* Loads the next file not yet in the journal into j. Returns 1 when loaded, 0 when none is left. */
+static int load_next(struct upload *u, struct job *j)
+{
+    while (u->next < u->nfiles) {
+        const char *path = u->files[u->next++];
+        const char *slash = strrchr(path, '/');
+
+        memset(j, 0, sizeof *j);
+        j->path = path;
+        j->name = slash ? slash + 1 : path;
+        if (read_file(path, &j->data, &j->len, j->reason, sizeof j->reason) == 0) {
+            j->hash = journal_hash(j->data, j->len);
+            if (journal_has_ok(u->journal, j->name, j->hash)) {
+                u->sum->skipped++;
+                job_clear(j);
+                report_progress(u);
+                continue;
+            }
+            if (prepare(u, j) == 0) {
+                j->state = JOB_WAITING;
+                j->not_before = 0;
+                return 1;
+            }
+        }
+        finish(u, j, 0, 0, 0);
+    }
+    return 0;
+}
+
+/* Starts every waiting job whose time has come. Returns the ms until the next one is due (or IDLE). */
+static long start_due(struct upload *u)
+{
+    double now = now_s(), next = now + IDLE_WAIT_MS / 1000.0;
+    unsigned i;
+
+    for (i = 0; i < u->o->concurrency; i++) {
+        struct job *j = &u->jobs[i];
+        struct http_request req = { "POST", u->url, NULL, NULL, 0, NULL };
+        struct error e = { 0 };
+
+        if (j->state != JOB_WAITING)
+            continue;
+        if ((stop_requested || u->abort) && j->attempts > 0) {
+            u->sum->not_sent++;
+            job_clear(j);
+            continue;
+        }
+        if (j->not_before > now) {
+            next = j->not_before < next ? j->not_before : next;
+            continue;
+        }
+        req.body = j->data;
+        req.len = j->len;
+        req.user = j;
+        if (http_multi_add(u->multi, &req, &e) < 0) {
+            snprintf(j->reason, sizeof j->reason, "%s", e.msg);
+            finish(u, j, 0, 0, 0);
+            continue;
+        }
+        j->state = JOB_IN_FLIGHT;
+        j->attempts++;
+        u->sum->requests++;
+    }
+    return (long)((next - now) * 1000) + 1;
+}
+
+/* Fills empty slots; returns the number of busy slots. */
+static unsigned fill_slots(struct upload *u)
+{
+    unsigned i, busy = 0;
+
+    for (i = 0; i < u->o->concurrency; i++) {
+        struct job *j = &u->jobs[i];
+
+        if (j->state == JOB_EMPTY && !stop_requested && !u->abort)
+            load_next(u, j);
+        busy += j->state != JOB_EMPTY;
+    }
+    return busy;
+}
+
+static int run_loop(struct upload *u)
+{
+    while (fill_slots(u) > 0) {
+        long wait = start_due(u);
+
+        if (http_multi_perform(u->multi, wait, on_done, u, u->err) < 0)
+            return -1;
+    }
+    if (stop_requested || u->abort)
+        u->sum->not_sent += u->nfiles - u->next;
+    return 0;
+}
+
+/* ---- pre-flight ---- */
+
+struct preflight {
+    int done;
+    long status;
+    int transport_failed;
+    char detail[256];
+    struct buf body;
+};
+
+static void on_preflight(void *user, const struct http_request *req, const struct http_result *res)
+{
+    struct preflight *p = user;
+
+    (void)req;
+    p->done = 1;
+    p->status = res->status;
+    p->transport_failed = res->transport_failed;
+    snprintf(p->detail, sizeof p->detail, "%s", res->detail);
+    if (res->body && buf_append(&p->body, res->body, res->len) < 0)
+        p->transport_failed = 1;
+}
+
+/* GET [base]/metadata, then the capability checks. Returns 0 or -1 with err. */
+static int preflight(struct upload *u)
+{
+    struct preflight p = { 0 };
+    char url[2100];
+    struct http_request req = { "GET", url, NULL, NULL, 0, NULL };
+    int ret = -1;
+
+    buf_init(&p.body, HTTP_MAX_RESPONSE);
+    snprintf(url, sizeof url, "%s/metadata", u->url);
+    if (http_multi_add(u->multi, &req, u->err) < 0)
+        goto out;
+    while (!p.done)
+        if (http_multi_perform(u->multi, IDLE_WAIT_MS, on_preflight, &p, u->err) < 0)
+            goto out;
+    u->sum->requests++;
+    if (p.transport_failed)
+        error_set(u->err, LLMSYN_E_UPLOAD, "cannot reach %s/metadata: %s", u->where, p.detail);
+    else if (p.status == 401 || p.status == 403)
+        error_set(u->err, LLMSYN_E_UPLOAD, "%s/metadata: the server refused the credentials (HTTP %ld)", u->where,
+                  p.status);
+    else if (p.status != 200)
+        error_set(u->err, LLMSYN_E_UPLOAD, "GET %s/metadata answered HTTP %ld", u->where, p.status);
+    else
+        ret = fhir_check_capability(buf_str(&p.body), p.body.len, u->o->batch ? "batch" : "transaction", u->where,
+                                    u->err);
+out:
+    buf_free(&p.body);
+    return ret;
+}
+
+/* ---- setup ---- */
+
+static int setup(struct upload *u, const char *dir)
+{
+    struct http_multi_opts mo = { 0 };
+    size_t n = strlen(u->o->base_url);
+
+    if (n == 0 || n >= sizeof u->url || strncmp(u->o->base_url, "http", 4))
+        return error_set(u->err, LLMSYN_E_USAGE, "the server URL must be an http:// or https:// FHIR base"), -1;
+    memcpy(u->url, u->o->base_url, n + 1);
+    while (n > 0 && u->url[n - 1] == '/')
+        u->url[--n] = '\0';
+    http_redact_url(u->url, u->where, sizeof u->where);
+    mo.max_in_flight = u->o->concurrency;
+    mo.timeout_ms = u->o->timeout_ms;
+    mo.connect_timeout_ms = u->o->timeout_ms < 10000 ? u->o->timeout_ms : 10000;
+    mo.headers = u->o->headers;
+    mo.cacert = u->o->cacert;
+    mo.cert = u->o->cert;
+    mo.key = u->o->key;
+    mo.insecure = u->o->insecure;
+    if (!(u->jobs = calloc(u->o->concurrency ? u->o->concurrency : 1, sizeof *u->jobs)))
+        return error_set(u->err, LLMSYN_E_NOMEM, "out of memory"), -1;
+    if (!(u->multi = http_multi_new(&mo, u->err)))
+        return -1;
+    if (!(u->journal = journal_open(dir, u->where, u->err)))
+        return -1;
+    u->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
+    buf_init(&u->failures, MAX_FAILURE_TEXT * 2);
+    return 0;
+}
+
+static void teardown(struct upload *u)
+{
+    unsigned i;
+
+    for (i = 0; u->jobs && i < u->o->concurrency; i++)
+        job_clear(&u->jobs[i]);
+    http_multi_free(&u->multi);
+    journal_close(&u->journal);
+    free(u->jobs);
+    buf_free(&u->failures);
+}
+
+llmsyn_status upload_run(const struct upload_opts *o, char *const *files, size_t n, const char *dir,
+                         const struct llmsyn_callbacks *cb, struct upload_summary *sum, struct error *err)
+{
+    struct upload u;
+    double start = now_s();
+    llmsyn_status st = LLMSYN_OK;
+
+    memset(&u, 0, sizeof u);
+    memset(sum, 0, sizeof *sum);
+    u.o = o;
+    u.cb = cb;
+    u.sum = sum;
+    u.err = err;
+    u.files = files;
+    u.nfiles = n;
+    sum->total = n;
+    stop_requested = 0;
+    if (setup(&u, dir) < 0 || (o->preflight && preflight(&u) < 0) || run_loop(&u) < 0) {
+        st = err->code ? err->code : LLMSYN_E_UPLOAD;
+        goto out;
+    }
+    if (err->code)
+        st = err->code;
+    else if (stop_requested)
+        st = error_set(err, LLMSYN_E_INTERRUPTED, "interrupted; run the same command again to resume");
+    else if (sum->failed)
+        st = error_set(err, LLMSYN_E_UPLOAD, "%llu of %llu bundles failed", (unsigned long long)sum->failed,
+                       (unsigned long long)sum->total);
+out:
+    sum->seconds = now_s() - start;
+    if (u.failures.len && (sum->failures = strdup(buf_str(&u.failures))))
+        upload_scrub(sum->failures, o->secrets);
+    upload_scrub(err->msg, o->secrets);
+    teardown(&u);
+    return st;
+}

@@ -1,0 +1,63 @@
+/* upload.h - posts bundle files to a FHIR server: concurrency, retries, a resumable journal, a summary. */
+#ifndef NET_UPLOAD_H
+#define NET_UPLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llmsyn/llmsyn.h"
+#include "util/error.h"
+
+struct upload_opts {
+    const char *base_url;        /* FHIR base URL; may carry no secret (userinfo is refused) */
+    unsigned concurrency;        /* requests in flight; default 4 */
+    int batch;                   /* send Bundle.type batch instead of transaction */
+    int conditional;             /* --request post: conditional creates (ifNoneExist) instead of PUT */
+    int preflight;               /* GET [base]/metadata first */
+    unsigned max_attempts;       /* per bundle, including the first; default 6 */
+    long timeout_ms;             /* per request; default 60000 */
+    long backoff_ms;             /* first retry delay; doubles each time, jittered; default 500 */
+    long backoff_max_ms;         /* cap on one delay (Retry-After included); default 30000 */
+    const char *const *headers;  /* extra "Name: value" lines (auth included); may hold secrets */
+    const char *const *secrets;  /* strings scrubbed from every reason, journal line and error */
+    const char *cacert, *cert, *key;
+    int insecure;
+};
+
+/* Defaults for everything but base_url. */
+void upload_opts_init(struct upload_opts *o);
+
+struct upload_summary {
+    uint64_t total;      /* bundle files found */
+    uint64_t skipped;    /* already posted according to the journal */
+    uint64_t ok;         /* posted now */
+    uint64_t failed;
+    uint64_t not_sent;   /* left unsent because the run stopped (credentials refused, interrupted) */
+    uint64_t requests;   /* HTTP requests made, retries included */
+    uint64_t retries;
+    uint64_t created, updated; /* entries */
+    int http_version;    /* of the last reply */
+    double seconds;
+    char *failures;      /* owned; "file: reason\n" lines of the first failures; free with upload_summary_free */
+};
+
+void upload_summary_free(struct upload_summary *s);
+
+/* Lists the bundle files of PATH (a folder's record-*.json sorted, or one file) into *files
+ * (caller frees each and the array) and the journal folder into dir (size dirlen).
+ * Returns 0 or -1 with err (LLMSYN_E_INPUT). */
+int upload_list(const char *path, char ***files, size_t *n, char *dir, size_t dirlen, struct error *err);
+
+/* Posts the files (paths as listed) with the journal in `dir`. progress and warning callbacks are used.
+ * Returns LLMSYN_OK when every bundle is on the server, LLMSYN_E_UPLOAD when any failed (err holds the
+ * first reason), LLMSYN_E_INTERRUPTED after upload_request_stop(), or another status with err. */
+llmsyn_status upload_run(const struct upload_opts *o, char *const *files, size_t n, const char *dir,
+                         const struct llmsyn_callbacks *cb, struct upload_summary *sum, struct error *err);
+
+/* Asks a running upload to stop sending new bundles and finish those in flight (signal-safe). */
+void upload_request_stop(void);
+
+/* Replaces every occurrence of each secret in s with "***" (in place, s stays NUL-terminated). */
+void upload_scrub(char *s, const char *const *secrets);
+
+#endif
