@@ -62,7 +62,7 @@ deps:
 	./tools/install-deps.sh
 
 # The README's second command: everything, from a clean build.
-test: all $(UNIT_BIN)
+test: all $(UNIT_BIN) check-src
 	./tests/run-tests.sh $(BUILD)
 
 bench: all
@@ -77,7 +77,7 @@ install: all
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/llmsyn-fhir
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libllmsyn.a
 	install -m 644 include/llmsyn/*.h $(DESTDIR)$(PREFIX)/include/llmsyn/
-	install -m 644 prompts/*.prompt $(DESTDIR)$(DATADIR)/prompts/
+	install -m 644 prompts/*.prompt prompts/system.txt $(DESTDIR)$(DATADIR)/prompts/
 	install -m 644 mappings/*.json $(DESTDIR)$(DATADIR)/mappings/
 	install -d $(DESTDIR)$(DATADIR)/mappings/codes
 	install -m 644 mappings/codes/*.tsv $(DESTDIR)$(DATADIR)/mappings/codes/

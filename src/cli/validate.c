@@ -73,7 +73,7 @@ int cmd_validate(int argc, char **argv)
     int i;
 
     if (argc < 2 || !strcmp(argv[1], "--help")) {
-        printf("usage: " CLI_NAME " validate PATH...\nChecks bundle files, or every record-*.json in folders:\n"
+        printf("usage: " CLI_NAME " validate PATH...\nChecks bundle files, or every *.json in folders (run-report.json excepted):\n"
                "transaction type, urn:uuid fullUrls, PUT Type/id requests, Patient/Encounter/Condition/Procedure\n"
                "present, every reference resolving inside the bundle, time zones on dateTimes.\n");
         return argc < 2 ? LLMSYN_E_USAGE : 0;
