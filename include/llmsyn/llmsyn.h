@@ -48,6 +48,13 @@ struct llmsyn_options {
     const char *prompts_dir;   /* default: <data_dir>/prompts */
     const char *extra_steps;   /* comma list of optional steps to enable, e.g. "prescriptions" */
     const char *cpt_dict_path; /* licensed CPT CSV (code,description) for exact CPT checks; NULL: structural */
+    /* retrieval of z_R (mode full) */
+    unsigned knowledge_k;          /* passages retrieved per record; default 3; 0 uses the card prose */
+    unsigned knowledge_budget;     /* token budget of the retrieved passages; default 1500 */
+    const char *medlineplus_path;  /* NLM MedlinePlus health-topics XML added to the index; NULL: none */
+    int knowledge_live;            /* ask the MedlinePlus Connect web service by ICD-9-CM code */
+    const char *knowledge_cache;   /* folder caching live answers; NULL: none */
+    const char *knowledge_live_url;/* service root; NULL: https://connect.medlineplus.gov */
     /* model backend */
     const char *backend;       /* "builtin" (default) or "openai" */
     const char *llm_url;       /* openai: base URL, default https://api.openai.com/v1 */

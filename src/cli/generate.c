@@ -12,7 +12,8 @@
 enum {
     OPT_SEED = 256, OPT_FORMAT, OPT_MODE, OPT_PRIOR, OPT_KNOWLEDGE, OPT_PROMPTS, OPT_DATA_DIR, OPT_STEPS,
     OPT_SHARD, OPT_FORCE, OPT_LLM, OPT_LLM_URL, OPT_MODEL, OPT_TEMPERATURE, OPT_MAX_TOKENS, OPT_TIMEOUT,
-    OPT_CPT_DICT,
+    OPT_CPT_DICT, OPT_KNOWLEDGE_K, OPT_KNOWLEDGE_BUDGET, OPT_MEDLINEPLUS, OPT_KNOWLEDGE_LIVE, OPT_KNOWLEDGE_CACHE,
+    OPT_KNOWLEDGE_LIVE_URL,
 };
 
 static const struct option long_options[] = {
@@ -28,6 +29,12 @@ static const struct option long_options[] = {
     { "temperature", required_argument, NULL, OPT_TEMPERATURE },
     { "max-tokens", required_argument, NULL, OPT_MAX_TOKENS }, { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "cpt-dict", required_argument, NULL, OPT_CPT_DICT },
+    { "knowledge-k", required_argument, NULL, OPT_KNOWLEDGE_K },
+    { "knowledge-budget", required_argument, NULL, OPT_KNOWLEDGE_BUDGET },
+    { "medlineplus", required_argument, NULL, OPT_MEDLINEPLUS },
+    { "knowledge-live", no_argument, NULL, OPT_KNOWLEDGE_LIVE },
+    { "knowledge-cache", required_argument, NULL, OPT_KNOWLEDGE_CACHE },
+    { "knowledge-live-url", required_argument, NULL, OPT_KNOWLEDGE_LIVE_URL },
     { NULL, 0, NULL, 0 },
 };
 
@@ -55,6 +62,13 @@ void usage_generate(void)
            "      --data-dir DIR     folder holding prompts/ and mappings/\n"
            "      --cpt-dict FILE    licensed CPT file (CSV code,description): exact CPT checks and displays;\n"
            "                         without it CPT codes are checked structurally (form, section, CCS)\n"
+           "Knowledge retrieval (mode full)\n"
+           "      --knowledge-k K    passages retrieved per record by BM25 (default 3; 0: card prose)\n"
+           "      --knowledge-budget T  token budget of those passages (default 1500)\n"
+           "      --medlineplus FILE add NLM's MedlinePlus health-topics XML to the retrieval index\n"
+           "      --knowledge-live   also ask the MedlinePlus Connect web service by ICD-9-CM code\n"
+           "      --knowledge-cache DIR  cache its answers in DIR (reruns ask nothing)\n"
+           "      --knowledge-live-url URL  service root (default https://connect.medlineplus.gov)\n"
            "Model backend\n"
            "      --llm NAME         builtin (default: offline, no key) | openai (any OpenAI-compatible server)\n"
            "      --llm-url URL      base URL (default https://api.openai.com/v1)\n"
@@ -167,6 +181,20 @@ static int parse_option(int c, const char *arg, struct llmsyn_options *o, int *q
     case OPT_DATA_DIR: o->data_dir = arg; return 0;
     case OPT_STEPS: o->extra_steps = arg; return 0;
     case OPT_CPT_DICT: o->cpt_dict_path = arg; return 0;
+    case OPT_KNOWLEDGE_K:
+        if (parse_u64("--knowledge-k", arg, 0, 100, &u) < 0)
+            return -1;
+        o->knowledge_k = (unsigned)u;
+        return 0;
+    case OPT_KNOWLEDGE_BUDGET:
+        if (parse_u64("--knowledge-budget", arg, 1, 1000000, &u) < 0)
+            return -1;
+        o->knowledge_budget = (unsigned)u;
+        return 0;
+    case OPT_MEDLINEPLUS: o->medlineplus_path = arg; return 0;
+    case OPT_KNOWLEDGE_LIVE: o->knowledge_live = 1; return 0;
+    case OPT_KNOWLEDGE_CACHE: o->knowledge_cache = arg; return 0;
+    case OPT_KNOWLEDGE_LIVE_URL: o->knowledge_live_url = arg; return 0;
     case OPT_SHARD: return parse_shard(arg, o);
     case OPT_FORCE: o->force = 1; return 0;
     case OPT_LLM: o->backend = arg; return 0;

@@ -47,8 +47,10 @@ void dict_free(struct dict **d);
 /* 1 when a licensed CPT file was loaded (CPT validation exact), else 0 (structural). */
 int dict_cpt_exact(const struct dict *d);
 
-/* Normalises and classifies `raw` as a code of `system` (CODE_CPT also accepts HCPCS Level II).
- * Always fills *out (status CODE_INVALID when unknown or unparseable); returns out->status. Thread-safe. */
+/* Normalises and classifies `raw` as a code of `system` (CODE_CPT also accepts HCPCS Level II; out->system
+ * is then CODE_HCPCS). Always fills *out (status CODE_INVALID when unknown or unparseable); returns
+ * out->status. CODE_RETIRED also marks terminated HCPCS codes and CPT codes of MIMIC's "(deleted codes)"
+ * subsections. Thread-safe. */
 enum code_status dict_lookup(const struct dict *d, enum code_system system, const char *raw, struct code_info *out);
 
 /* Up to `limit` valid codes of `system` ranked by similarity to `text` (description words, plus a

@@ -16,6 +16,8 @@ void llmsyn_options_init(struct llmsyn_options *opts)
     opts->temperature = 0.7;
     opts->max_tokens = 2048;
     opts->timeout_ms = 120000;
+    opts->knowledge_k = 3;
+    opts->knowledge_budget = 1500;
 }
 
 const char *llmsyn_strerror(llmsyn_status status)

@@ -113,6 +113,21 @@ static int load_steps(struct pipeline *pl, const char *prompts_dir, struct error
     return 0;
 }
 
+/* The retrieval index over the cards (and a MedlinePlus dump), in mode full only. */
+static int load_index(struct pipeline *pl, struct error *err)
+{
+    const struct llmsyn_options *o = pl->opts;
+
+    if (o->mode != LLMSYN_MODE_FULL || o->knowledge_k == 0)
+        return 0;
+    pl->kix = knowledge_index_build(pl->kb, err);
+    if (!pl->kix)
+        return -1;
+    if (o->medlineplus_path && knowledge_index_add_medlineplus(pl->kix, o->medlineplus_path, err) < 0)
+        return -1;
+    return 0;
+}
+
 int pipeline_load(struct pipeline *pl, const struct llmsyn_options *opts, struct error *err)
 {
     char data[PATH_MAX], prior[PATH_MAX], kb[PATH_MAX], prompts[PATH_MAX], mappings[PATH_MAX];
@@ -133,7 +148,7 @@ int pipeline_load(struct pipeline *pl, const struct llmsyn_options *opts, struct
     if (!pl->kb)
         return -1;
     pl->dict = dict_load(mappings, opts->cpt_dict_path, err);
-    if (!pl->dict)
+    if (!pl->dict || load_index(pl, err) < 0)
         return -1;
     pl->system_prompt = prompt_system_load(prompts, err);
     if (!pl->system_prompt)
@@ -150,6 +165,7 @@ void pipeline_unload(struct pipeline *pl)
     prior_free(&pl->prior);
     kb_free(&pl->kb);
     dict_free(&pl->dict);
+    knowledge_index_free(&pl->kix);
     free(pl->system_prompt);
     pl->system_prompt = NULL;
     pl->nsteps = 0;
@@ -162,7 +178,16 @@ int pipeline_worker_init(struct pipeline_worker *w, struct pipeline *pl, struct 
     memset(w, 0, sizeof *w);
     w->pl = pl;
     w->backend = llm_backend_new(&cfg, err);
-    return w->backend ? 0 : -1;
+    if (!w->backend)
+        return -1;
+    if (pl->kix && pl->opts->knowledge_live) {
+        struct connect_options co = { pl->opts->knowledge_live_url, pl->opts->knowledge_cache, 0, -1 };
+
+        w->connect = connect_client_new(&co, err);
+        if (!w->connect)
+            return -1;
+    }
+    return 0;
 }
 
 void pipeline_worker_free(struct pipeline_worker *w)
@@ -171,6 +196,9 @@ void pipeline_worker_free(struct pipeline_worker *w)
     record_free(&w->rec);
     record_free(&w->step_out);
     record_free(&w->repair_out);
+    connect_client_free(&w->connect);
+    mplus_topics_free(&w->live);
+    buf_free(&w->retrieved);
     buf_free(&w->prompt);
     buf_free(&w->answer);
     buf_free(&w->reask);
@@ -296,6 +324,29 @@ static int render_record(struct pipeline_worker *w, struct sink_chunk *c, struct
     return rc;
 }
 
+/* R(z_R | y_1): the top passages for the main diagnosis, queried by its code and its dictionary name.
+ * Returns the text (borrowed from w), NULL when nothing was found, or sets *failed on a run-stopping error. */
+static const char *retrieve_knowledge(struct pipeline_worker *w, const char *main_code, int *failed,
+                                      struct error *err)
+{
+    const struct pipeline *pl = w->pl;
+    struct code_info ci;
+    const char *name = dict_lookup(pl->dict, CODE_ICD9_DX, main_code, &ci) == CODE_VALID ? ci.display : NULL;
+    int n;
+
+    buf_reset(&w->retrieved);
+    mplus_topics_free(&w->live);
+    if (w->connect && connect_lookup(w->connect, main_code, &w->live, err) < 0) {
+        *failed = 1;
+        return NULL;
+    }
+    n = knowledge_retrieve_extra(pl->kix, w->connect ? &w->live : NULL, main_code, name, pl->opts->knowledge_k,
+                                 pl->opts->knowledge_budget, &w->retrieved, err);
+    if (n < 0)
+        *failed = 1;
+    return n > 0 ? buf_str(&w->retrieved) : NULL;
+}
+
 int pipeline_generate(struct pipeline_worker *w, uint64_t index, struct sink_chunk *c, struct record_result *res,
                       struct error *err)
 {
@@ -304,8 +355,9 @@ int pipeline_generate(struct pipeline_worker *w, uint64_t index, struct sink_chu
     struct rng rng;
     struct llm_request req;
     struct prompt_inputs in;
+    const char *retrieved = NULL; /* retrieved once per record, after the main diagnosis */
     size_t si;
-    int rc;
+    int rc, looked = 0, failed = 0;
 
     memset(res, 0, sizeof *res);
     sink_chunk_reset(c);
@@ -317,9 +369,16 @@ int pipeline_generate(struct pipeline_worker *w, uint64_t index, struct sink_chu
     for (si = 0; si < pl->nsteps; si++) {
         const char *main_code = record_get(&w->rec, F_ICD9);
 
-        in = (struct prompt_inputs){ pl->opts->mode, &w->rec, &draw, pl->prior, NULL };
+        in = (struct prompt_inputs){ pl->opts->mode, &w->rec, &draw, pl->prior, NULL, NULL };
         if (pl->opts->mode == LLMSYN_MODE_FULL && main_code)
             in.card = kb_find(pl->kb, main_code);
+        if (pl->kix && main_code && !looked) {
+            looked = 1;
+            retrieved = retrieve_knowledge(w, main_code, &failed, err);
+            if (failed)
+                return -1;
+        }
+        in.retrieved = retrieved;
         buf_reset(&w->prompt);
         if (prompt_render(pl->templates[si], &in, &w->prompt, err) < 0)
             return -1;

@@ -8,7 +8,9 @@
 #include "codes/dict.h"
 #include "core/steps.h"
 #include "fhir/bundle.h"
+#include "knowledge/connect.h"
 #include "knowledge/kb.h"
+#include "knowledge/retrieve.h"
 #include "llm/backend.h"
 #include "llmsyn/llmsyn.h"
 #include "out/sink.h"
@@ -25,6 +27,7 @@ struct pipeline {
     struct prior *prior;                              /* owned */
     struct kb *kb;                                    /* owned */
     struct dict *dict;                                /* owned: every code is checked against it */
+    struct knowledge_index *kix;                      /* owned; NULL unless mode full retrieves passages */
     char *system_prompt;                              /* owned */
     const struct step_def *steps[PIPELINE_MAX_STEPS]; /* enabled steps in table order */
     struct prompt_template *templates[PIPELINE_MAX_STEPS]; /* owned, parallel to steps */
@@ -65,6 +68,9 @@ struct pipeline_worker {
     struct invalid_code invalid[STEP_MAX_INVALID];
     size_t ninvalid;
     struct buf prompt, answer, reask, reanswer;
+    struct connect_client *connect;  /* owned; NULL unless --knowledge-live */
+    struct mplus_topics live;        /* this record's live MedlinePlus answer */
+    struct buf retrieved;            /* R(z_R | y_1) of this record */
     struct step_stats stats[PIPELINE_MAX_STEPS];
     void *user;                   /* the run that owns this worker; borrowed */
 };

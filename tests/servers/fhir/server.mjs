@@ -146,12 +146,12 @@ function send(res, code, body, headers = {}) {
 }
 
 // Rewrites one entry response the way HAPI writes it: "201 Created", Location with _history, ETag.
-function hapiEntry(entry) {
+function hapiEntry(entry, sent) {
   const r = entry?.response;
   if (!r) return entry;
   let code = Number(String(r.status).slice(0, 3));
   const v0 = entry.resource?.id ? repo.version(entry.resource.resourceType, entry.resource.id) : 0;
-  if (code === 200 && v0 === 1) code = 201; // an update that created, as HAPI reports it
+  if (code === 200 && v0 === 1 && sent?.request?.method === 'PUT') code = 201; // an update that created, as HAPI says
   r.status = statusLine(code);
   if (entry.resource?.id && code < 300) {
     const v = repo.version(entry.resource.resourceType, entry.resource.id);
@@ -203,7 +203,7 @@ async function handleBundle(req, bundle) {
   }
   if (failed.length) repo.rollback(new Set(failed.map((f) => f.key)));
   repo.commit();
-  reply.entry = reply.entry.map(hapiEntry);
+  reply.entry = reply.entry.map((e, i) => hapiEntry(e, bundle.entry[i]));
   return [200, reply];
 }
 

@@ -1,0 +1,256 @@
+/* test_fhir_client.c - reply parsing, bundle rewrites, the post journal and secret scrubbing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "net/fhir_client.h"
+#include "net/journal.h"
+#include "net/upload.h"
+
+static void test_status_code(void **state)
+{
+    (void)state;
+    assert_int_equal(fhir_status_code("201"), 201);
+    assert_int_equal(fhir_status_code("201 Created"), 201);
+    assert_int_equal(fhir_status_code("200 OK"), 200);
+    assert_int_equal(fhir_status_code("4000"), -1);
+    assert_int_equal(fhir_status_code("OK"), -1);
+    assert_int_equal(fhir_status_code("20"), -1);
+    assert_int_equal(fhir_status_code(NULL), -1);
+}
+
+static void test_location_forms(void **state)
+{
+    char t[65], id[65], v[65];
+
+    (void)state;
+    assert_int_equal(fhir_parse_location("Patient/abc-1", t, sizeof t, id, sizeof id, v, sizeof v), 0);
+    assert_string_equal(t, "Patient");
+    assert_string_equal(id, "abc-1");
+    assert_string_equal(v, "");
+    assert_int_equal(fhir_parse_location("Patient/abc-1/_history/7", t, sizeof t, id, sizeof id, v, sizeof v), 0);
+    assert_string_equal(id, "abc-1");
+    assert_string_equal(v, "7");
+    assert_int_equal(fhir_parse_location("https://h.example/fhir/R4/Encounter/e.2/_history/3?x=1", t, sizeof t, id,
+                                         sizeof id, v, sizeof v), 0);
+    assert_string_equal(t, "Encounter");
+    assert_string_equal(id, "e.2");
+    assert_string_equal(v, "3");
+    assert_int_equal(fhir_parse_location("http://h/fhir/Condition/c1", t, sizeof t, id, sizeof id, v, sizeof v), 0);
+    assert_string_equal(t, "Condition");
+    assert_string_equal(id, "c1");
+    assert_int_equal(fhir_parse_location("patient/1", t, sizeof t, id, sizeof id, v, sizeof v), -1);
+    assert_int_equal(fhir_parse_location("Patient/1/_history", t, sizeof t, id, sizeof id, v, sizeof v), -1);
+    assert_int_equal(fhir_parse_location("Patient/has space", t, sizeof t, id, sizeof id, v, sizeof v), -1);
+    assert_int_equal(fhir_parse_location("Patient", t, sizeof t, id, sizeof id, v, sizeof v), -1);
+}
+
+static void test_outcome_text(void **state)
+{
+    cJSON *oo = cJSON_Parse("{\"resourceType\":\"OperationOutcome\",\"issue\":["
+                            "{\"severity\":\"error\",\"code\":\"invalid\",\"diagnostics\":\"bad date\","
+                            "\"expression\":[\"Patient.birthDate\"]},"
+                            "{\"severity\":\"warning\",\"code\":\"structure\",\"details\":{\"text\":\"odd\"}}]}");
+    cJSON *notoo = cJSON_Parse("{\"resourceType\":\"Patient\"}");
+    char out[256];
+
+    (void)state;
+    fhir_outcome_text(oo, out, sizeof out);
+    assert_string_equal(out, "error invalid: bad date (at Patient.birthDate); warning structure: odd");
+    fhir_outcome_text(notoo, out, sizeof out);
+    assert_string_equal(out, "");
+    fhir_outcome_text(oo, out, 12);
+    assert_int_equal(strlen(out), 11);
+    cJSON_Delete(oo);
+    cJSON_Delete(notoo);
+}
+
+static const char *const TX_OK =
+    "{\"resourceType\":\"Bundle\",\"type\":\"transaction-response\",\"entry\":["
+    "{\"response\":{\"status\":\"201 Created\",\"location\":\"Patient/p1/_history/1\"}},"
+    "{\"response\":{\"status\":\"200\",\"location\":\"Encounter/e1\"}},"
+    "{\"response\":{\"status\":\"201\",\"location\":\"http://s/fhir/Condition/c1/_history/1\"}}]}";
+
+static void test_reply_transaction_ok(void **state)
+{
+    struct fhir_reply r;
+
+    (void)state;
+    fhir_read_reply(200, -1, TX_OK, strlen(TX_OK), 3, &r);
+    assert_int_equal(r.kind, FHIR_REPLY_OK);
+    assert_int_equal(r.entries, 3);
+    assert_int_equal(r.created, 2);
+    assert_int_equal(r.updated, 1);
+    fhir_read_reply(200, -1, TX_OK, strlen(TX_OK), 4, &r);
+    assert_int_equal(r.kind, FHIR_REPLY_FAILED);
+    assert_non_null(strstr(r.reason, "3 entries for the 4 sent"));
+}
+
+static void test_reply_errors(void **state)
+{
+    const char *oo = "{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"structure\","
+                     "\"diagnostics\":\"Invalid additional property\",\"expression\":[\"Patient.x\"]}]}";
+    const char *entry_fail = "{\"resourceType\":\"Bundle\",\"type\":\"batch-response\",\"entry\":["
+                             "{\"response\":{\"status\":\"201 Created\"}},{\"response\":{\"status\":\"422\","
+                             "\"outcome\":{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\","
+                             "\"code\":\"processing\",\"diagnostics\":\"no\"}]}}}]}";
+    const char *entry_500 = "{\"resourceType\":\"Bundle\",\"type\":\"transaction-response\",\"entry\":["
+                            "{\"response\":{\"status\":\"500 Internal Server Error\"}}]}";
+    struct fhir_reply r;
+
+    (void)state;
+    fhir_read_reply(400, -1, oo, strlen(oo), 1, &r);
+    assert_int_equal(r.kind, FHIR_REPLY_FAILED);
+    assert_string_equal(r.reason, "HTTP 400: error structure: Invalid additional property (at Patient.x)");
+    fhir_read_reply(429, 7, oo, strlen(oo), 1, &r);
+    assert_int_equal(r.kind, FHIR_REPLY_RETRY);
+    assert_int_equal(r.retry_after_s, 7);
+    fhir_read_reply(503, -1, NULL, 0, 1, &r);
+    assert_int_equal(r.kind, FHIR_REPLY_RETRY);
+    assert_non_null(strstr(r.reason, "HTTP 503"));
+    fhir_read_reply(401, -1, "", 0, 1, &r);
+    assert_int_equal(r.kind, FHIR_REPLY_FAILED);
+    assert_true(r.auth_refused);
+    assert_non_null(strstr(r.reason, "refused the credentials (HTTP 401)"));
+    fhir_read_reply(200, -1, entry_fail, strlen(entry_fail), 2, &r);
+    assert_int_equal(r.kind, FHIR_REPLY_FAILED);
+    assert_int_equal(r.failed_entries, 1);
+    assert_string_equal(r.reason, "entry 1: status 422: error processing: no");
+    fhir_read_reply(200, -1, entry_500, strlen(entry_500), 1, &r);
+    assert_int_equal(r.kind, FHIR_REPLY_RETRY);
+    fhir_read_reply(200, -1, "{\"resourceType\":\"Bun", 20, 1, &r);
+    assert_int_equal(r.kind, FHIR_REPLY_RETRY);
+    fhir_read_reply(200, -1, oo, strlen(oo), 1, &r);
+    assert_int_equal(r.kind, FHIR_REPLY_RETRY);
+}
+
+static void test_capability(void **state)
+{
+    const char *r4 = "{\"resourceType\":\"CapabilityStatement\",\"fhirVersion\":\"4.0.1\",\"rest\":[{\"mode\":\"server\","
+                     "\"interaction\":[{\"code\":\"transaction\"}]}]}";
+    const char *r5 = "{\"resourceType\":\"CapabilityStatement\",\"fhirVersion\":\"5.0.0\"}";
+    struct error e = { 0 };
+
+    (void)state;
+    assert_int_equal(fhir_check_capability(r4, strlen(r4), "transaction", "http://s", &e), 0);
+    assert_int_equal(fhir_check_capability(r4, strlen(r4), "batch", "http://s", &e), -1);
+    assert_non_null(strstr(e.msg, "'batch' interaction"));
+    error_clear(&e);
+    assert_int_equal(fhir_check_capability(r5, strlen(r5), NULL, "http://s", &e), -1);
+    assert_non_null(strstr(e.msg, "FHIR 5.0.0, not R4"));
+    error_clear(&e);
+    assert_int_equal(fhir_check_capability("<html>", 6, NULL, "http://s", &e), -1);
+    assert_non_null(strstr(e.msg, "CapabilityStatement"));
+}
+
+static const char *const TX_IN =
+    "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+    "{\"fullUrl\":\"urn:uuid:aaaa\",\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\","
+    "\"identifier\":[{\"system\":\"urn:x\",\"value\":\"1 2\"}]},\"request\":{\"method\":\"PUT\",\"url\":\"Patient/p1\"}},"
+    "{\"fullUrl\":\"urn:uuid:bbbb\",\"resource\":{\"resourceType\":\"Encounter\",\"id\":\"e1\","
+    "\"subject\":{\"reference\":\"urn:uuid:aaaa\"}},\"request\":{\"method\":\"PUT\",\"url\":\"Encounter/e1\"}}]}";
+
+static void test_to_batch(void **state)
+{
+    cJSON *b = cJSON_Parse(TX_IN), *bad;
+    struct error e = { 0 };
+    char *s;
+
+    (void)state;
+    assert_int_equal(fhir_bundle_to_batch(b, &e), 0);
+    s = cJSON_PrintUnformatted(b);
+    assert_non_null(strstr(s, "\"type\":\"batch\""));
+    assert_non_null(strstr(s, "\"subject\":{\"reference\":\"Patient/p1\"}"));
+    assert_null(strstr(s, "\"reference\":\"urn:uuid"));
+    free(s);
+    cJSON_Delete(b);
+    bad = cJSON_Parse(TX_IN);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(bad, "entry"), 1), "resource"),
+                              "subject", cJSON_Parse("{\"reference\":\"urn:uuid:cccc\"}"));
+    assert_int_equal(fhir_bundle_to_batch(bad, &e), -1);
+    assert_non_null(strstr(e.msg, "urn:uuid:cccc"));
+    cJSON_Delete(bad);
+}
+
+static void test_to_conditional(void **state)
+{
+    cJSON *b = cJSON_Parse(TX_IN);
+    struct error e = { 0 };
+    char *s;
+
+    (void)state;
+    assert_int_equal(fhir_bundle_to_conditional(b, &e), 0);
+    s = cJSON_PrintUnformatted(b);
+    assert_non_null(strstr(s, "\"request\":{\"method\":\"POST\",\"url\":\"Patient\",\"ifNoneExist\":"
+                              "\"identifier=urn:x|1%202\"}"));
+    assert_non_null(strstr(s, "\"ifNoneExist\":\"identifier=" FHIR_ID_SYSTEM "|e1\""));
+    assert_non_null(strstr(s, "{\"system\":\"" FHIR_ID_SYSTEM "\",\"value\":\"e1\"}"));
+    assert_non_null(strstr(s, "\"reference\":\"urn:uuid:aaaa\""));
+    assert_null(strstr(s, "\"id\":\"p1\""));
+    free(s);
+    cJSON_Delete(b);
+}
+
+static void test_journal_resume(void **state)
+{
+    char dir[] = "/tmp/test_journal_XXXXXX", path[128];
+    struct journal *j;
+    struct error e = { 0 };
+    struct journal_line ok = { "record-1.json", 42, "ok", 200, 3, 0, 1, NULL };
+    struct journal_line bad = { "record-2.json", 43, "failed", 400, 0, 0, 1, "HTTP 400" };
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(j = journal_open(dir, "http://s/fhir", &e));
+    assert_int_equal(journal_append(j, &ok, &e), 0);
+    assert_int_equal(journal_append(j, &bad, &e), 0);
+    journal_close(&j);
+    snprintf(path, sizeof path, "%s/%s", dir, JOURNAL_NAME);
+    assert_non_null(f = fopen(path, "a"));
+    fputs("{\"file\":\"record-3.json\",\"hash\":\"000000000000002c\",\"target\":\"http://s/fhir\",\"outc", f);
+    fclose(f);
+    assert_non_null(j = journal_open(dir, "http://s/fhir", &e));
+    assert_true(journal_has_ok(j, "record-1.json", 42));
+    assert_false(journal_has_ok(j, "record-1.json", 41));
+    assert_false(journal_has_ok(j, "record-2.json", 43));
+    assert_false(journal_has_ok(j, "record-3.json", 44));
+    assert_int_equal(journal_ok_count(j), 1);
+    assert_int_equal(journal_append(j, &ok, &e), 0);
+    journal_close(&j);
+    assert_non_null(j = journal_open(dir, "http://other/fhir", &e));
+    assert_false(journal_has_ok(j, "record-1.json", 42));
+    journal_close(&j);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_scrub(void **state)
+{
+    const char *secrets[] = { "tok-SECRET", "pw", NULL };
+    char s[] = "refused tok-SECRET and tok-SECRETtok-SECRET, pw";
+
+    (void)state;
+    upload_scrub(s, secrets);
+    assert_string_equal(s, "refused *** and ******, pw");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_code),     cmocka_unit_test(test_location_forms),
+        cmocka_unit_test(test_outcome_text),    cmocka_unit_test(test_reply_transaction_ok),
+        cmocka_unit_test(test_reply_errors),    cmocka_unit_test(test_capability),
+        cmocka_unit_test(test_to_batch),        cmocka_unit_test(test_to_conditional),
+        cmocka_unit_test(test_journal_resume),  cmocka_unit_test(test_scrub),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
