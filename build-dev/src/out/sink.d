@@ -1,9 +1,0 @@
-build-dev/src/out/sink.o: src/out/sink.c src/out/sink.h src/core/record.h \
- include/llmsyn/llmsyn.h src/util/buf.h src/util/error.h \
- src/out/sink_internal.h
-src/out/sink.h:
-src/core/record.h:
-include/llmsyn/llmsyn.h:
-src/util/buf.h:
-src/util/error.h:
-src/out/sink_internal.h:
