@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 DATADIR ?= $(PREFIX)/share/llmsyn-fhir
 BUILD ?= build
 CC ?= cc
-PKGS := libcurl libcjson libxml-2.0 uuid openssl
+PKGS := libcurl libcjson libxml-2.0 uuid openssl zlib
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

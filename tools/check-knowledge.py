@@ -5,6 +5,7 @@ Usage: tools/check-knowledge.py [DATA_DIR] [--knowledge FILE] [--prior FILE] [--
 
 DATA_DIR is the shared data folder (default: ../shared/data relative to the repository root). Read from it:
   icd9cm/CMS32_DESC_LONG_DX.txt            billable ICD-9-CM v32 diagnosis codes (card icd9, complication codes)
+  icd9cm/CMS32_DESC_LONG_SG.txt            billable ICD-9-CM v32 procedure codes (icd9_procedure_codes)
   mimic3-demo/CPTEVENTS.csv                CPT numbers used in practice (cpt_cd column only)
   mimic3-demo/D_CPT.csv                    CPT section and subsection ranges
 and from the repository: mappings/prior.json (or --prior FILE), whose diagnoses, most frequent first, must
@@ -12,7 +13,8 @@ all have cards (or the N most frequent with --top N).
 
 Rules (docs/knowledge-format.md): required fields and types; the card icd9 written with its dot and billable
 (or "*" for the one generic card); 4-8 complication codes, billable; 3-8 procedure codes, each used in CPTEVENTS
-or inside a D_CPT subsection range; 2-5 drugs; weights in (0, 1]; no duplicate cards or codes; prose of 2-4
+or inside a D_CPT subsection range; optional icd9_procedure_codes: 3-8, each a dotted billable
+ICD-9-CM v32 volume 3 code, required on the generic card; 2-5 drugs; weights in (0, 1]; no duplicate cards or codes; prose of 2-4
 sentences; every diagnosis of the prior (or the N most frequent) has a card. Prints a summary; exits 1 with
 file/card/field on each failure. Python 3 standard library only.
 """
@@ -25,11 +27,11 @@ import re
 import sys
 
 CARD_KEYS = {"icd9", "name", "synonyms", "complications", "treatments",
-             "complication_codes", "procedure_codes", "drugs"}
+             "complication_codes", "procedure_codes", "drugs", "icd9_procedure_codes"}
 HINT_KEYS = {"code", "display", "weight"}
 DRUG_KEYS = {"type", "drug", "formulary_cd", "dose_val", "dose_unit", "form_val", "form_unit", "route", "weight"}
 DRUG_TYPES = {"MAIN", "BASE", "ADDITIVE"}
-COUNTS = {"complication_codes": (4, 8), "procedure_codes": (3, 8), "drugs": (2, 5)}
+COUNTS = {"complication_codes": (4, 8), "procedure_codes": (3, 8), "icd9_procedure_codes": (3, 8), "drugs": (2, 5)}
 SENTENCES = (2, 4)
 MAX_DISPLAY = 60
 GENERIC = "*"
@@ -49,9 +51,9 @@ def dot_icd9(code):
     return code if len(code) <= head else code[:head] + "." + code[head:]
 
 
-def load_icd9(data_dir):
+def load_icd9(data_dir, name="CMS32_DESC_LONG_DX.txt"):
     codes = set()
-    path = os.path.join(data_dir, "icd9cm", "CMS32_DESC_LONG_DX.txt")
+    path = os.path.join(data_dir, "icd9cm", name)
     with open(path, encoding="latin-1") as f:
         for line in f:
             if line.strip():
@@ -102,6 +104,11 @@ def icd9_form_ok(code):
     return bool(re.fullmatch(r"[0-9]{3}(\.[0-9]{1,2})?|V[0-9]{2}(\.[0-9]{1,2})?|E[0-9]{3}(\.[0-9])?", code))
 
 
+def icd9_px_form_ok(code):
+    """True when code is an ICD-9-CM procedure code written with its dot after two digits (96.71, 64.0)."""
+    return bool(re.fullmatch(r"[0-9]{2}\.[0-9]{1,2}", code))
+
+
 def sentence_count(text):
     return len(re.findall(r"[.!?](?:\s|$)", text.strip()))
 
@@ -111,9 +118,10 @@ def is_weight(value):
 
 
 class Checker:
-    def __init__(self, name, icd9, cpt_used, cpt_ranges):
+    def __init__(self, name, icd9, cpt_used, cpt_ranges, icd9_px=frozenset()):
         self.name = name
         self.icd9 = icd9
+        self.icd9_px = icd9_px
         self.cpt_used = cpt_used
         self.cpt_ranges = cpt_ranges
         self.errors = []
@@ -181,6 +189,8 @@ class Checker:
             seen.add(code)
             if key == "complication_codes":
                 self.complication(code, hw, own)
+            elif key == "icd9_procedure_codes":
+                self.icd9_procedure(code, hw)
             elif not cpt_ok(code, self.cpt_used, self.cpt_ranges):
                 self.fail(hw + ".code", "%s is neither in CPTEVENTS.csv nor inside a D_CPT.csv subsection" % code)
             self.check_display(code, display, hw)
@@ -192,6 +202,12 @@ class Checker:
             self.fail(where + ".code", "%s is not a billable code in CMS32_DESC_LONG_DX.txt" % code)
         elif own and undot(code) == undot(own):
             self.fail(where + ".code", "%s is the card's own diagnosis" % code)
+
+    def icd9_procedure(self, code, where):
+        if not icd9_px_form_ok(code):
+            self.fail(where + ".code", "%s is not an icd-9-cm procedure code with its dot after two digits" % code)
+        elif undot(code) not in self.icd9_px:
+            self.fail(where + ".code", "%s is not a billable code in CMS32_DESC_LONG_SG.txt" % code)
 
     def drugs(self, card, where):
         items = card.get("drugs")
@@ -243,6 +259,8 @@ class Checker:
         self.prose(card, "treatments", where)
         self.hint_list(card, "complication_codes", where, code if code != GENERIC else None)
         self.hint_list(card, "procedure_codes", where, None)
+        if "icd9_procedure_codes" in card or code == GENERIC:
+            self.hint_list(card, "icd9_procedure_codes", where, None)
         self.drugs(card, where)
         return code
 
@@ -272,8 +290,8 @@ class Checker:
 
 def summarise(doc, keys, top, need):
     cards = doc.get("cards", []) if isinstance(doc, dict) else []
-    hints = sum(len(c.get("complication_codes", [])) + len(c.get("procedure_codes", []))
-                for c in cards if isinstance(c, dict))
+    hints = sum(len(c.get("complication_codes", [])) + len(c.get("procedure_codes", [])) +
+                len(c.get("icd9_procedure_codes", [])) for c in cards if isinstance(c, dict))
     drugs = sum(len(c.get("drugs", [])) for c in cards if isinstance(c, dict))
     covered = [c for c in top if c in keys]
     missing = [dot_icd9(c) for c in top if c not in keys]
@@ -302,13 +320,14 @@ def main():
         with open(args.knowledge, encoding="utf-8") as f:
             doc = json.load(f)
         icd9 = load_icd9(args.data_dir)
+        icd9_px = load_icd9(args.data_dir, "CMS32_DESC_LONG_SG.txt")
         used, ranges = load_cpt(args.data_dir)
         top = load_top(args.prior)
     except (OSError, ValueError, KeyError) as e:
         print("check-knowledge: error: %s" % e, file=sys.stderr)
         return 1
     need = args.top if 0 < args.top < len(top) else len(top)
-    checker = Checker(name, icd9, used, ranges)
+    checker = Checker(name, icd9, used, ranges, icd9_px)
     keys = set(checker.check(doc))
     for code in summarise(doc, keys, top, need):
         checker.fail("cards", "no card for prior diagnosis %s" % code)

@@ -28,7 +28,10 @@ typedef enum {
 const char *llmsyn_strerror(llmsyn_status status);
 
 typedef enum { LLMSYN_MODE_FULL = 0, LLMSYN_MODE_PRIOR, LLMSYN_MODE_BASE } llmsyn_mode;
-typedef enum { LLMSYN_FORMAT_BUNDLES = 0, LLMSYN_FORMAT_NDJSON, LLMSYN_FORMAT_CSV } llmsyn_format;
+typedef enum {
+    LLMSYN_FORMAT_BUNDLES = 0, LLMSYN_FORMAT_NDJSON, LLMSYN_FORMAT_CSV,
+    LLMSYN_FORMAT_SYNTHEA_CSV  /* patients.csv, encounters.csv, conditions.csv, procedures.csv as Synthea names them */
+} llmsyn_format;
 
 /* Options of one generation run. Strings are borrowed for the life of the run.
  * llmsyn_options_init() fills the defaults; NULL strings mean "use the default". */
@@ -56,16 +59,34 @@ struct llmsyn_options {
     const char *knowledge_cache;   /* folder caching live answers; NULL: none */
     const char *knowledge_live_url;/* service root; NULL: https://connect.medlineplus.gov */
     /* model backend */
-    const char *backend;       /* "builtin" (default) or "openai" */
+    const char *backend;       /* "builtin" (default), "openai", "azure", "ollama" or "anthropic" */
     const char *llm_url;       /* openai: base URL, default https://api.openai.com/v1 */
     const char *model;         /* openai: model name */
     const char *api_key;       /* openai: secret; never printed or written */
     double temperature;        /* default 0.7 */
     int max_tokens;            /* default 2048 */
     long timeout_ms;           /* per request, default 120000 */
+    int resume;                /* go on with the run in out_dir from its journal (.llmsyn-journal) */
+    unsigned concurrency;      /* model requests in flight (workers of a network backend); 0: jobs */
+    /* model traffic: retries, limits, cache, cost; the CLI turns retries and the cache on */
+    unsigned max_retries;      /* attempts after the first on 429/5xx/timeouts/bad replies; default 0 */
+    unsigned max_consecutive_failures; /* failed attempts in a row (process-wide) that stop the run; 0: off */
+    long retry_base_ms;        /* first backoff, doubled per retry and jittered; default 500 */
+    double rpm, tpm;           /* requests / tokens per minute for the whole process; 0: unlimited */
+    const char *cache_dir;     /* disk cache of model answers; NULL: no cache */
+    int no_cache;              /* ignore cache_dir */
+    double price_in, price_out;/* price per million prompt / completion tokens; 0: no cost estimate */
+    const char *azure_api_version;   /* azure: api-version query value; default 2024-10-21 */
+    const char *anthropic_version;   /* anthropic: anthropic-version header; default 2023-06-01 */
+    int structured_output;     /* openai/azure/ollama: ask for JSON in a per-step schema; default off */
+    int procedure_codes_icd9;  /* procedures as ICD-9-CM volume 3 codes (step procedures_icd9), not CPT */
 };
 
 void llmsyn_options_init(struct llmsyn_options *opts);
+
+/* The default answer cache folder: $XDG_CACHE_HOME/llmsyn-fhir, else $HOME/.cache/llmsyn-fhir.
+ * Returns 0, or -1 when neither variable is usable or the path does not fit in n bytes. */
+int llmsyn_default_cache_dir(char *out, size_t n);
 
 /* Progress and diagnostics: the library never prints. */
 struct llmsyn_callbacks {

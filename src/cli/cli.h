@@ -30,6 +30,9 @@ int cmd_generate(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_codes(int argc, char **argv);
 int cmd_post(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_prior(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 void usage_generate(void);
 
 #endif

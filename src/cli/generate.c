@@ -13,12 +13,17 @@ enum {
     OPT_SEED = 256, OPT_FORMAT, OPT_MODE, OPT_PRIOR, OPT_KNOWLEDGE, OPT_PROMPTS, OPT_DATA_DIR, OPT_STEPS,
     OPT_SHARD, OPT_FORCE, OPT_LLM, OPT_LLM_URL, OPT_MODEL, OPT_TEMPERATURE, OPT_MAX_TOKENS, OPT_TIMEOUT,
     OPT_CPT_DICT, OPT_KNOWLEDGE_K, OPT_KNOWLEDGE_BUDGET, OPT_MEDLINEPLUS, OPT_KNOWLEDGE_LIVE, OPT_KNOWLEDGE_CACHE,
-    OPT_KNOWLEDGE_LIVE_URL,
+    OPT_KNOWLEDGE_LIVE_URL, OPT_RESUME, OPT_CONCURRENCY, OPT_PROCEDURE_CODES,
+};
+enum { /* model traffic (retries, limits, cache, prices) */
+    OPT_MAX_RETRIES = 400, OPT_MAX_FAILURES, OPT_RETRY_BASE, OPT_RPM, OPT_TPM, OPT_CACHE, OPT_NO_CACHE, OPT_PRICE_IN,
+    OPT_PRICE_OUT, OPT_AZURE_API_VERSION, OPT_ANTHROPIC_VERSION, OPT_STRUCTURED_OUTPUT,
 };
 
 static const struct option long_options[] = {
     { "count", required_argument, NULL, 'n' },     { "out", required_argument, NULL, 'o' },
     { "jobs", required_argument, NULL, 'j' },      { "quiet", no_argument, NULL, 'q' },
+    { "resume", no_argument, NULL, OPT_RESUME },   { "concurrency", required_argument, NULL, OPT_CONCURRENCY },
     { "help", no_argument, NULL, 'h' },            { "seed", required_argument, NULL, OPT_SEED },
     { "format", required_argument, NULL, OPT_FORMAT }, { "mode", required_argument, NULL, OPT_MODE },
     { "prior", required_argument, NULL, OPT_PRIOR }, { "knowledge", required_argument, NULL, OPT_KNOWLEDGE },
@@ -29,12 +34,22 @@ static const struct option long_options[] = {
     { "temperature", required_argument, NULL, OPT_TEMPERATURE },
     { "max-tokens", required_argument, NULL, OPT_MAX_TOKENS }, { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "cpt-dict", required_argument, NULL, OPT_CPT_DICT },
+    { "procedure-codes", required_argument, NULL, OPT_PROCEDURE_CODES },
     { "knowledge-k", required_argument, NULL, OPT_KNOWLEDGE_K },
     { "knowledge-budget", required_argument, NULL, OPT_KNOWLEDGE_BUDGET },
     { "medlineplus", required_argument, NULL, OPT_MEDLINEPLUS },
     { "knowledge-live", no_argument, NULL, OPT_KNOWLEDGE_LIVE },
     { "knowledge-cache", required_argument, NULL, OPT_KNOWLEDGE_CACHE },
     { "knowledge-live-url", required_argument, NULL, OPT_KNOWLEDGE_LIVE_URL },
+    { "max-retries", required_argument, NULL, OPT_MAX_RETRIES },
+    { "max-failures", required_argument, NULL, OPT_MAX_FAILURES },
+    { "retry-base", required_argument, NULL, OPT_RETRY_BASE },
+    { "rpm", required_argument, NULL, OPT_RPM }, { "tpm", required_argument, NULL, OPT_TPM },
+    { "cache", required_argument, NULL, OPT_CACHE }, { "no-cache", no_argument, NULL, OPT_NO_CACHE },
+    { "price-in", required_argument, NULL, OPT_PRICE_IN }, { "price-out", required_argument, NULL, OPT_PRICE_OUT },
+    { "azure-api-version", required_argument, NULL, OPT_AZURE_API_VERSION },
+    { "anthropic-version", required_argument, NULL, OPT_ANTHROPIC_VERSION },
+    { "structured-output", no_argument, NULL, OPT_STRUCTURED_OUTPUT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -47,10 +62,13 @@ void usage_generate(void)
            "  -o, --out DIR          output folder (refused when not empty, unless --force)\n"
            "  -n, --count N          records in the run (default 100)\n"
            "      --format F         bundles (one file per record, default) | ndjson (one file per\n"
-           "                         resource type) | csv (the paper's flat table)\n"
+           "                         resource type) | csv (the paper's flat table) |\n"
+           "                         synthea-csv (Synthea's patients, encounters, conditions, procedures)\n"
            "      --force            write into a non-empty output folder\n"
            "      --seed S           random seed (default 1); the same seed gives the same bytes\n"
            "  -j, --jobs N           worker threads (default 1); output is identical for any N\n"
+           "      --concurrency N    records (so model requests) in flight: N workers, instead of --jobs\n"
+           "      --resume           go on with the interrupted run in --out (same options) from its journal\n"
            "      --shard K/N        make only the K-th (0-based) of N disjoint slices of the run\n"
            "  -q, --quiet            no progress\n"
            "Pipeline\n"
@@ -62,6 +80,7 @@ void usage_generate(void)
            "      --data-dir DIR     folder holding prompts/ and mappings/\n"
            "      --cpt-dict FILE    licensed CPT file (CSV code,description): exact CPT checks and displays;\n"
            "                         without it CPT codes are checked structurally (form, section, CCS)\n"
+           "      --procedure-codes S  cpt (default) | icd9: procedures as ICD-9-CM volume 3 codes\n"
            "Knowledge retrieval (mode full)\n"
            "      --knowledge-k K    passages retrieved per record by BM25 (default 3; 0: card prose)\n"
            "      --knowledge-budget T  token budget of those passages (default 1500)\n"
@@ -70,13 +89,29 @@ void usage_generate(void)
            "      --knowledge-cache DIR  cache its answers in DIR (reruns ask nothing)\n"
            "      --knowledge-live-url URL  service root (default https://connect.medlineplus.gov)\n"
            "Model backend\n"
-           "      --llm NAME         builtin (default: offline, no key) | openai (any OpenAI-compatible server)\n"
+           "      --llm NAME         builtin (default: offline, no key) | openai | azure | ollama | anthropic\n"
            "      --llm-url URL      base URL (default https://api.openai.com/v1)\n"
            "      --model NAME       model name (required for openai)\n"
            "      --temperature T    sampling temperature (default 0.7)\n"
            "      --max-tokens N     completion token limit (default 2048)\n"
            "      --timeout SEC      per-request timeout in seconds (default 120)\n"
-           "  The API key is read from LLMSYN_API_KEY or OPENAI_API_KEY; it is never printed or written.\n\n"
+           "      --max-retries N    retries of a request on 429, 5xx, timeouts and unusable replies, with\n"
+           "                         exponential backoff and jitter, honouring Retry-After (default 4)\n"
+           "      --retry-base SEC   first backoff, doubled per retry (default 0.5)\n"
+           "      --max-failures M   stop the run after M failed requests in a row (default 10; 0: never)\n"
+           "      --rpm N, --tpm N   requests / tokens per minute for the whole process (default: no limit)\n"
+           "      --cache DIR        answer cache (default $XDG_CACHE_HOME/llmsyn-fhir or ~/.cache/llmsyn-fhir);\n"
+           "                         a rerun with the same seed sends no request and writes the same bytes\n"
+           "      --no-cache         neither read nor write the cache\n"
+           "      --price-in P, --price-out P  price per million prompt / completion tokens: cost in the report\n"
+           "      --azure-api-version V  azure: api-version (default 2024-10-21); --model is the deployment\n"
+           "      --anthropic-version V  anthropic: anthropic-version header (default 2023-06-01)\n"
+           "      --structured-output  ask for JSON in a per-step schema (openai/azure response_format,\n"
+           "                         ollama format); off by default: free reasoning then a final block works better\n"
+           "  Backends: openai (any OpenAI-compatible server: OpenAI, vLLM, llama.cpp, Ollama /v1), azure,\n"
+           "  ollama (native /api/chat, default http://localhost:11434), anthropic (Messages API).\n"
+           "  The API key is read from LLMSYN_API_KEY or OPENAI_API_KEY (azure also AZURE_OPENAI_API_KEY;\n"
+           "  anthropic ANTHROPIC_API_KEY first); it is never printed or written.\n\n"
            "Exit status: 0 ok, 2 usage, 3 bad input file, 4 model backend, 5 validation, 6 upload,\n"
            "7 cannot write output, 8 interrupted, 9 out of memory, 10 internal error.\n");
 }
@@ -147,10 +182,46 @@ static int parse_choice(const char *flag, const char *s, const char *const *name
     return -1;
 }
 
+/* Retries, rate limits, cache, prices and API versions. */
+static int parse_traffic_option(int c, const char *arg, struct llmsyn_options *o)
+{
+    uint64_t u;
+    double d;
+
+    switch (c) {
+    case OPT_MAX_RETRIES:
+        if (parse_u64("--max-retries", arg, 0, 100, &u) < 0)
+            return -1;
+        o->max_retries = (unsigned)u;
+        return 0;
+    case OPT_MAX_FAILURES:
+        if (parse_u64("--max-failures", arg, 0, 1000000, &u) < 0)
+            return -1;
+        o->max_consecutive_failures = (unsigned)u;
+        return 0;
+    case OPT_RETRY_BASE:
+        if (parse_double("--retry-base", arg, 0.001, 600, &d) < 0)
+            return -1;
+        o->retry_base_ms = (long)(d * 1000);
+        return 0;
+    case OPT_RPM: return parse_double("--rpm", arg, 0, 1e9, &o->rpm);
+    case OPT_TPM: return parse_double("--tpm", arg, 0, 1e12, &o->tpm);
+    case OPT_CACHE: o->cache_dir = arg; return 0;
+    case OPT_NO_CACHE: o->no_cache = 1; return 0;
+    case OPT_PRICE_IN: return parse_double("--price-in", arg, 0, 1e6, &o->price_in);
+    case OPT_PRICE_OUT: return parse_double("--price-out", arg, 0, 1e6, &o->price_out);
+    case OPT_AZURE_API_VERSION: o->azure_api_version = arg; return 0;
+    case OPT_ANTHROPIC_VERSION: o->anthropic_version = arg; return 0;
+    case OPT_STRUCTURED_OUTPUT: o->structured_output = 1; return 0;
+    }
+    return -1;
+}
+
 static int parse_option(int c, const char *arg, struct llmsyn_options *o, int *quiet)
 {
-    static const char *const formats[] = { "bundles", "ndjson", "csv", NULL };
+    static const char *const formats[] = { "bundles", "ndjson", "csv", "synthea-csv", NULL };
     static const char *const modes[] = { "full", "prior", "base", NULL };
+    static const char *const px_systems[] = { "cpt", "icd9", NULL };
     uint64_t u;
     double d;
     int choice;
@@ -181,6 +252,11 @@ static int parse_option(int c, const char *arg, struct llmsyn_options *o, int *q
     case OPT_DATA_DIR: o->data_dir = arg; return 0;
     case OPT_STEPS: o->extra_steps = arg; return 0;
     case OPT_CPT_DICT: o->cpt_dict_path = arg; return 0;
+    case OPT_PROCEDURE_CODES:
+        if (parse_choice("--procedure-codes", arg, px_systems, &choice) < 0)
+            return -1;
+        o->procedure_codes_icd9 = choice == 1;
+        return 0;
     case OPT_KNOWLEDGE_K:
         if (parse_u64("--knowledge-k", arg, 0, 100, &u) < 0)
             return -1;
@@ -195,6 +271,16 @@ static int parse_option(int c, const char *arg, struct llmsyn_options *o, int *q
     case OPT_KNOWLEDGE_LIVE: o->knowledge_live = 1; return 0;
     case OPT_KNOWLEDGE_CACHE: o->knowledge_cache = arg; return 0;
     case OPT_KNOWLEDGE_LIVE_URL: o->knowledge_live_url = arg; return 0;
+    case OPT_MAX_RETRIES: case OPT_MAX_FAILURES: case OPT_RETRY_BASE: case OPT_RPM: case OPT_TPM: case OPT_CACHE:
+    case OPT_NO_CACHE: case OPT_PRICE_IN: case OPT_PRICE_OUT: case OPT_AZURE_API_VERSION: case OPT_ANTHROPIC_VERSION:
+    case OPT_STRUCTURED_OUTPUT:
+        return parse_traffic_option(c, arg, o);
+    case OPT_RESUME: o->resume = 1; return 0;
+    case OPT_CONCURRENCY:
+        if (parse_u64("--concurrency", arg, 1, 256, &u) < 0)
+            return -1;
+        o->concurrency = (unsigned)u;
+        return 0;
     case OPT_SHARD: return parse_shard(arg, o);
     case OPT_FORCE: o->force = 1; return 0;
     case OPT_LLM: o->backend = arg; return 0;
@@ -232,21 +318,54 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static const char *api_key_from_env(void)
+/* The first non-empty variable of a NULL-terminated list, or NULL. */
+static const char *first_env(const char *const *names)
 {
-    const char *k = getenv("LLMSYN_API_KEY");
+    const char *k;
 
-    if (!k || !*k)
-        k = getenv("OPENAI_API_KEY");
-    return k && *k ? k : NULL;
+    for (; *names; names++)
+        if ((k = getenv(*names)) && *k)
+            return k;
+    return NULL;
+}
+
+/* The key for the backend: anthropic ANTHROPIC_API_KEY, LLMSYN_API_KEY; azure LLMSYN_API_KEY,
+ * AZURE_OPENAI_API_KEY, OPENAI_API_KEY; others LLMSYN_API_KEY, OPENAI_API_KEY. */
+static const char *api_key_from_env(const char *backend)
+{
+    static const char *const anthropic[] = { "ANTHROPIC_API_KEY", "LLMSYN_API_KEY", NULL };
+    static const char *const azure[] = { "LLMSYN_API_KEY", "AZURE_OPENAI_API_KEY", "OPENAI_API_KEY", NULL };
+    static const char *const other[] = { "LLMSYN_API_KEY", "OPENAI_API_KEY", NULL };
+
+    if (backend && !strcmp(backend, "anthropic"))
+        return first_env(anthropic);
+    if (backend && !strcmp(backend, "azure"))
+        return first_env(azure);
+    return first_env(other);
+}
+
+/* CLI defaults for model traffic (the library's are off): retries and a stop after failures in a row. */
+static void traffic_defaults(struct llmsyn_options *o)
+{
+    o->max_retries = 4;
+    o->max_consecutive_failures = 10;
+}
+
+/* The default cache folder when neither --cache nor --no-cache was given (none when no home is known). */
+static void default_cache(struct llmsyn_options *o)
+{
+    static char dir[4096];
+
+    if (!o->cache_dir && !o->no_cache && llmsyn_default_cache_dir(dir, sizeof dir) == 0)
+        o->cache_dir = dir;
 }
 
 static int report_outcome(llmsyn_status st, const struct llmsyn_options *o, const struct llmsyn_summary *sum,
                           const char *err)
 {
     if (st == LLMSYN_E_INTERRUPTED) {
-        msg_error("%s; %llu records are complete in '%s' (see run-report.txt); rerun into a new folder, "
-                  "or with --force, to make the rest",
+        msg_error("%s; %llu records are complete in '%s' (see run-report.txt); to make the rest, "
+                  "rerun the same command with --resume",
                   err, (unsigned long long)sum->records_ok, o->out_dir);
         return st;
     }
@@ -274,6 +393,7 @@ int cmd_generate(int argc, char **argv)
     llmsyn_status st;
 
     llmsyn_options_init(&o);
+    traffic_defaults(&o);
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":n:o:j:qh", long_options, NULL)) != -1) {
         if (c == 'h') {
@@ -296,7 +416,8 @@ int cmd_generate(int argc, char **argv)
         msg_error("an output folder is required: --out DIR");
         return LLMSYN_E_USAGE;
     }
-    o.api_key = api_key_from_env();
+    o.api_key = api_key_from_env(o.backend);
+    default_cache(&o);
     install_signals();
     progress_init(&prog, quiet);
     st = llmsyn_generate(&o, &cb, &sum, err, sizeof err);

@@ -44,6 +44,14 @@ static void usage_post(void)
            "  --cacert FILE            CA bundle for TLS verification\n"
            "  --cert FILE --key FILE   client certificate and key (mutual TLS)\n"
            "  --insecure               do not verify the server's TLS certificate\n"
+           "  --max-bundle-entries N   split bundles into requests of at most N entries\n"
+           "  --max-bundle-bytes N     split bundles into requests of at most N bytes\n"
+           "                           (references between parts become Type/id; referenced parts go first)\n"
+           "  --gzip                   gzip request bodies (Content-Encoding: gzip)\n"
+           "  --smart-client-id ID     SMART Backend Services (client_credentials, private_key_jwt)\n"
+           "  --smart-key FILE         PEM private key: RSA (RS384) or EC P-384 (ES384)\n"
+           "  --smart-kid KID          the key's id in the registered JWKS\n"
+           "  --smart-scope SCOPE      scope to ask for (default system/*.write)\n"
            "  -q, --quiet              no progress or summary\n"
            "The journal " "post-journal.ndjson in the bundle folder records each bundle's outcome; running the\n"
            "same command again sends only what is not yet on the server. Exit status 6 when a bundle failed.\n");
@@ -156,7 +164,8 @@ static void post_args_free(struct post_args *a)
 }
 
 enum { OPT_TO = 1000, OPT_CONC, OPT_TYPE, OPT_REQUEST, OPT_NOPRE, OPT_RETRIES, OPT_TIMEOUT, OPT_BEARER, OPT_BASIC,
-       OPT_CACERT, OPT_CERT, OPT_KEY, OPT_INSECURE };
+       OPT_CACERT, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_MAX_ENTRIES, OPT_MAX_BYTES, OPT_GZIP,
+       OPT_SMART_ID, OPT_SMART_KEY, OPT_SMART_KID, OPT_SMART_SCOPE };
 
 static const struct option post_options[] = {
     { "to", required_argument, NULL, OPT_TO },
@@ -173,6 +182,13 @@ static const struct option post_options[] = {
     { "cert", required_argument, NULL, OPT_CERT },
     { "key", required_argument, NULL, OPT_KEY },
     { "insecure", no_argument, NULL, OPT_INSECURE },
+    { "max-bundle-entries", required_argument, NULL, OPT_MAX_ENTRIES },
+    { "max-bundle-bytes", required_argument, NULL, OPT_MAX_BYTES },
+    { "gzip", no_argument, NULL, OPT_GZIP },
+    { "smart-client-id", required_argument, NULL, OPT_SMART_ID },
+    { "smart-key", required_argument, NULL, OPT_SMART_KEY },
+    { "smart-kid", required_argument, NULL, OPT_SMART_KID },
+    { "smart-scope", required_argument, NULL, OPT_SMART_SCOPE },
     { "quiet", no_argument, NULL, 'q' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -187,12 +203,25 @@ static int apply_choice(struct post_args *a, int c, const char *v)
     case OPT_TO: a->up.base_url = v; return 0;
     case OPT_NOPRE: a->up.preflight = 0; return 0;
     case OPT_INSECURE: a->up.insecure = 1; return 0;
+    case OPT_GZIP: a->up.gzip = 1; return 0;
+    case OPT_SMART_ID: a->up.smart_client_id = v; return 0;
+    case OPT_SMART_KEY: a->up.smart_key = v; return 0;
+    case OPT_SMART_KID: a->up.smart_kid = v; return 0;
+    case OPT_SMART_SCOPE: a->up.smart_scope = v; return 0;
     case OPT_CACERT: a->up.cacert = v; return 0;
     case OPT_CERT: a->up.cert = v; return 0;
     case OPT_KEY: a->up.key = v; return 0;
     case 'q': a->quiet = 1; return 0;
     case OPT_CONC:
         return parse_uint("--concurrency", v, 256, &n) < 0 ? -1 : (a->up.concurrency = (unsigned)n, 0);
+    case OPT_MAX_ENTRIES:
+        return parse_uint("--max-bundle-entries", v, 1000000, &n) < 0 ? -1 : (a->up.max_entries = n, 0);
+    case OPT_MAX_BYTES:
+        if (parse_uint("--max-bundle-bytes", v, (unsigned long)1 << 34, &n) < 0)
+            return -1;
+        if (n < 1024)
+            return msg_error("--max-bundle-bytes wants at least 1024, not '%s'", v), -1;
+        return a->up.max_bytes = n, 0;
     case OPT_TIMEOUT:
         return parse_uint("--timeout", v, 86400, &n) < 0 ? -1 : (a->up.timeout_ms = (long)n * 1000, 0);
     case OPT_RETRIES:
@@ -217,7 +246,7 @@ static int apply_choice(struct post_args *a, int c, const char *v)
 /* Returns 0 to run, 1 after --help, or -1 on a usage error (message printed). */
 static int parse_args(int argc, char **argv, struct post_args *a)
 {
-    int c, bearer = 0;
+    int c, bearer = 0, basic = 0;
 
     upload_opts_init(&a->up);
     optind = 1;
@@ -227,16 +256,27 @@ static int parse_args(int argc, char **argv, struct post_args *a)
         if (c == '?' || apply_choice(a, c, optarg) < 0)
             return -1;
         bearer |= c == OPT_BEARER;
+        basic |= c == OPT_BASIC;
     }
     if (optind != argc - 1)
         return msg_error("post wants exactly one PATH (see '" CLI_NAME " post --help')"), -1;
     a->path = argv[optind];
     if (!a->up.base_url)
         return msg_error("post needs --to URL (see '" CLI_NAME " post --help')"), -1;
+    if (a->up.smart_client_id || a->up.smart_key || a->up.smart_kid || a->up.smart_scope) {
+        if (!a->up.smart_client_id || !a->up.smart_key || !a->up.smart_kid)
+            return msg_error("SMART Backend Services needs --smart-client-id, --smart-key and --smart-kid"), -1;
+        if (bearer || basic)
+            return msg_error("--smart-client-id cannot be combined with --bearer or --basic"), -1;
+        bearer = 1; /* the token comes from the token endpoint, not the environment */
+    }
     if (!bearer && getenv(TOKEN_ENV) && *getenv(TOKEN_ENV) && add_bearer(a, getenv(TOKEN_ENV)) < 0)
         return -1;
     if (a->up.batch && a->up.conditional)
         return msg_error("--request post needs --bundle-type transaction (references travel as urn:uuid)"), -1;
+    if (a->up.conditional && (a->up.max_entries || a->up.max_bytes))
+        return msg_error("--request post cannot be split (--max-bundle-entries, --max-bundle-bytes): references "
+                         "between parts need the PUT Type/id"), -1;
     if ((a->up.cert != NULL) != (a->up.key != NULL))
         return msg_error("--cert and --key go together"), -1;
     a->headers[a->nh] = NULL;

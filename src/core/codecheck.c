@@ -15,6 +15,8 @@ static int field_system(const char *field)
         return CODE_ICD9_DX;
     if (!strcmp(field, F_CPT))
         return CODE_CPT;
+    if (!strcmp(field, F_ICD9_PROC))
+        return CODE_ICD9_PX;
     return -1;
 }
 
@@ -22,7 +24,7 @@ static const char *status_reason(enum code_status st)
 {
     switch (st) {
     case CODE_HEADER: return "a non-billable header code";
-    case CODE_RETIRED: return "retired before ICD-9-CM v32";
+    case CODE_RETIRED: return "retired (not in the current code set)";
     case CODE_INVALID: return "not a code of that system";
     case CODE_VALID: break;
     }

@@ -18,6 +18,7 @@ void llmsyn_options_init(struct llmsyn_options *opts)
     opts->timeout_ms = 120000;
     opts->knowledge_k = 3;
     opts->knowledge_budget = 1500;
+    opts->retry_base_ms = 500;
 }
 
 const char *llmsyn_strerror(llmsyn_status status)

@@ -94,6 +94,19 @@ static int check_extra_steps(const char *list, struct error *err)
     return 0;
 }
 
+/* Whether step s runs: "procedures_icd9" (--procedure-codes icd9, or --steps +procedures_icd9) takes the
+ * place of "procedures"; other steps run when on by default or listed in --steps. */
+static int step_wanted(const struct llmsyn_options *o, const struct step_def *s)
+{
+    int icd9 = o->procedure_codes_icd9 || step_listed(o->extra_steps, "procedures_icd9");
+
+    if (!strcmp(s->name, "procedures"))
+        return !icd9;
+    if (!strcmp(s->name, "procedures_icd9"))
+        return icd9;
+    return s->default_on || step_listed(o->extra_steps, s->name);
+}
+
 static int load_steps(struct pipeline *pl, const char *prompts_dir, struct error *err)
 {
     size_t i;
@@ -103,7 +116,7 @@ static int load_steps(struct pipeline *pl, const char *prompts_dir, struct error
     for (i = 0; i < step_count && pl->nsteps < PIPELINE_MAX_STEPS; i++) {
         const struct step_def *s = &step_table[i];
 
-        if (!s->default_on && !step_listed(pl->opts->extra_steps, s->name))
+        if (!step_wanted(pl->opts, s))
             continue;
         pl->templates[pl->nsteps] = prompt_template_load(prompts_dir, s, err);
         if (!pl->templates[pl->nsteps])
@@ -221,12 +234,22 @@ int pipeline_ask(struct pipeline_worker *w, size_t si, const struct llm_request 
 {
     struct llm_usage usage;
 
+    int rc;
+
     buf_reset(answer);
-    if (w->backend->complete(w->backend, req, answer, &usage, err) < 0)
+    memset(&usage, 0, sizeof usage);
+    rc = w->backend->complete(w->backend, req, answer, &usage, err);
+    w->stats[si].requests += usage.requests;
+    w->stats[si].retries += usage.retries;
+    w->stats[si].request_failures += usage.failures;
+    w->stats[si].cache_hits += usage.cache_hit ? 1 : 0;
+    if (rc < 0)
         return -1;
     w->stats[si].calls++;
-    w->stats[si].prompt_tokens += usage.prompt_tokens;
-    w->stats[si].completion_tokens += usage.completion_tokens;
+    if (!usage.cache_hit) { /* tokens billed: a cache hit sent nothing */
+        w->stats[si].prompt_tokens += usage.prompt_tokens;
+        w->stats[si].completion_tokens += usage.completion_tokens;
+    }
     return 0;
 }
 
@@ -289,12 +312,24 @@ static int merge_step(struct record *rec, const struct record *out)
     return 0;
 }
 
+/* ICD-9-CM diagnoses and procedures share one FHIR system; the code's form tells them apart: the mapper
+ * writes volume 3 procedure codes with the dot after two digits ("96.71"), diagnoses after three ("428.0")
+ * or after a V/E prefix ("V58.61"), so no diagnosis code has that form. */
+static enum code_system display_system(const char *system, const char *code)
+{
+    if (strcmp(system, FHIR_SYSTEM_ICD9))
+        return CODE_CPT;
+    if (code[0] >= '0' && code[0] <= '9' && code[1] >= '0' && code[1] <= '9' && code[2] == '.')
+        return CODE_ICD9_PX;
+    return CODE_ICD9_DX;
+}
+
 /* The display of a code for FHIR comes from the dictionary, never from the model's text. */
 static const char *pipeline_display(void *user, const char *system, const char *code)
 {
     const struct pipeline *pl = user;
     struct code_info info;
-    enum code_system sys = !strcmp(system, FHIR_SYSTEM_ICD9) ? CODE_ICD9_DX : CODE_CPT;
+    enum code_system sys = display_system(system, code);
 
     if (dict_lookup(pl->dict, sys, code, &info) != CODE_VALID)
         return NULL;

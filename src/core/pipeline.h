@@ -39,6 +39,7 @@ struct step_stats {
     uint64_t calls, reasks, failures, prompt_tokens, completion_tokens;
     uint64_t repairs;                                        /* re-asks quoting invalid codes */
     uint64_t codes_valid, codes_repaired, codes_dropped;     /* valid first time / after repair / dropped */
+    uint64_t requests, retries, cache_hits, request_failures;/* HTTP traffic behind the calls (llm_usage) */
 };
 
 /* A code left out of a record, and why. */

@@ -16,6 +16,7 @@
 #define F_EXPIRE "HOSPITAL_EXPIRE_FLAG"
 #define F_ICD9 "ICD9_CODE"       /* repeated; the first is the main diagnosis */
 #define F_CPT "CPT_CD"           /* repeated, in order performed */
+#define F_ICD9_PROC "ICD9_PROC_CODE" /* repeated, in order performed; ICD-9-CM volume 3 (--procedure-codes icd9) */
 #define F_PRESCRIPTION "PRESCRIPTION" /* repeated; "DRUG_TYPE | DRUG | FORMULARY_DRUG_CD | DOSE_VAL_RX | DOSE_UNIT_RX | FORM_VAL_DISP | FORM_UNIT_DISP | ROUTE" */
 /* Fields the pipeline adds after the model steps (not asked of the model). */
 #define F_ADMITTIME "ADMITTIME"  /* YYYY-MM-DDThh:mm:ssZ */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char *const mode_names[] = { "full", "prior", "base" };
-static const char *const format_names[] = { "bundles", "ndjson", "csv" };
+static const char *const format_names[] = { "bundles", "ndjson", "csv", "synthea-csv" };
 
 int report_add_failure(struct run_report *r, uint64_t record, const char *reason)
 {
@@ -54,6 +54,10 @@ void report_add_stats(struct run_report *r, const struct step_stats *stats, size
         r->steps[i].codes_valid += stats[i].codes_valid;
         r->steps[i].codes_repaired += stats[i].codes_repaired;
         r->steps[i].codes_dropped += stats[i].codes_dropped;
+        r->steps[i].requests += stats[i].requests;
+        r->steps[i].retries += stats[i].retries;
+        r->steps[i].cache_hits += stats[i].cache_hits;
+        r->steps[i].request_failures += stats[i].request_failures;
     }
 }
 
@@ -74,6 +78,84 @@ static void add_code_stats(cJSON *o, const struct step_stats *st)
     cJSON_AddNumberToObject(c, "dropped_rate", total > 0 ? (double)st->codes_dropped / total : 0.0);
 }
 
+/* Estimated cost in the price unit: tokens x price per million. */
+static double step_cost(const struct llmsyn_options *o, const struct step_stats *st)
+{
+    return ((double)st->prompt_tokens * o->price_in + (double)st->completion_tokens * o->price_out) / 1e6;
+}
+
+static int has_prices(const struct llmsyn_options *o)
+{
+    return o->price_in > 0 || o->price_out > 0;
+}
+
+/* Model traffic of a step: requests sent, retries, cache hits, failed attempts, and the cost. */
+static void add_traffic(cJSON *o, const struct llmsyn_options *opts, const struct step_stats *st)
+{
+    cJSON_AddNumberToObject(o, "requests", (double)st->requests);
+    cJSON_AddNumberToObject(o, "retries", (double)st->retries);
+    cJSON_AddNumberToObject(o, "cache_hits", (double)st->cache_hits);
+    cJSON_AddNumberToObject(o, "request_failures", (double)st->request_failures);
+    if (has_prices(opts))
+        cJSON_AddNumberToObject(o, "estimated_cost", step_cost(opts, st));
+}
+
+/* Sums the model counters of every step into t. */
+static void sum_steps(const struct run_report *r, struct step_stats *t)
+{
+    size_t i;
+
+    memset(t, 0, sizeof *t);
+    for (i = 0; i < r->pl->nsteps; i++) {
+        t->calls += r->steps[i].calls;
+        t->prompt_tokens += r->steps[i].prompt_tokens;
+        t->completion_tokens += r->steps[i].completion_tokens;
+        t->requests += r->steps[i].requests;
+        t->retries += r->steps[i].retries;
+        t->cache_hits += r->steps[i].cache_hits;
+        t->request_failures += r->steps[i].request_failures;
+    }
+}
+
+/* One summary line of model traffic, tokens and cost. */
+static int text_traffic(const struct run_report *r, struct buf *out)
+{
+    const struct llmsyn_options *o = r->pl->opts;
+    struct step_stats t;
+
+    sum_steps(r, &t);
+    if (buf_printf(out, "model: %llu calls, %llu requests sent, %llu retries, %llu cache hits, %llu failed "
+                        "requests; tokens %llu prompt + %llu completion",
+                   (unsigned long long)t.calls, (unsigned long long)t.requests, (unsigned long long)t.retries,
+                   (unsigned long long)t.cache_hits, (unsigned long long)t.request_failures,
+                   (unsigned long long)t.prompt_tokens, (unsigned long long)t.completion_tokens) < 0)
+        return -1;
+    if (has_prices(o) && buf_printf(out, "; estimated cost %.6f", step_cost(o, &t)) < 0)
+        return -1;
+    return buf_putc(out, '\n');
+}
+
+/* Totals over the steps: tokens, traffic and (with prices) the estimated cost. */
+static cJSON *report_totals(const struct run_report *r)
+{
+    const struct llmsyn_options *opts = r->pl->opts;
+    struct step_stats t;
+    cJSON *o = cJSON_CreateObject();
+
+    sum_steps(r, &t);
+    if (!o)
+        return NULL;
+    cJSON_AddNumberToObject(o, "model_calls", (double)t.calls);
+    cJSON_AddNumberToObject(o, "prompt_tokens", (double)t.prompt_tokens);
+    cJSON_AddNumberToObject(o, "completion_tokens", (double)t.completion_tokens);
+    add_traffic(o, opts, &t);
+    if (has_prices(opts)) {
+        cJSON_AddNumberToObject(o, "price_in_per_million", opts->price_in);
+        cJSON_AddNumberToObject(o, "price_out_per_million", opts->price_out);
+    }
+    return o;
+}
+
 static cJSON *report_steps(const struct run_report *r)
 {
     cJSON *arr = cJSON_CreateArray();
@@ -89,6 +171,7 @@ static cJSON *report_steps(const struct run_report *r)
         cJSON_AddNumberToObject(o, "failures", (double)r->steps[i].failures);
         cJSON_AddNumberToObject(o, "prompt_tokens", (double)r->steps[i].prompt_tokens);
         cJSON_AddNumberToObject(o, "completion_tokens", (double)r->steps[i].completion_tokens);
+        add_traffic(o, r->pl->opts, &r->steps[i]);
         add_code_stats(o, &r->steps[i]);
     }
     return arr;
@@ -173,6 +256,7 @@ int report_json(const struct run_report *r, struct buf *out)
     cJSON_AddNumberToObject(root, "records_ok", (double)r->ok);
     cJSON_AddNumberToObject(root, "records_failed", (double)r->failed);
     cJSON_AddItemToObject(root, "steps", report_steps(r));
+    cJSON_AddItemToObject(root, "totals", report_totals(r));
     cJSON_AddItemToObject(root, "failures", report_failures(r));
     cJSON_AddItemToObject(root, "code_validation", report_validation(r));
     cJSON_AddItemToObject(root, "dropped_codes", report_drops(r));
@@ -209,6 +293,8 @@ int report_text(const struct run_report *r, struct buf *out)
                        (unsigned long long)r->steps[i].codes_repaired,
                        (unsigned long long)r->steps[i].codes_dropped) < 0)
             return -1;
+    if (text_traffic(r, out) < 0)
+        return -1;
     if (buf_printf(out, "code validation: ICD-9-CM exact, HCPCS exact, CPT %s\n",
                    dict_cpt_exact(r->pl->dict) ? "exact (licensed dictionary)" : "structural (no licensed CPT file)") < 0)
         return -1;

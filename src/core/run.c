@@ -1,4 +1,6 @@
 /* run.c - llmsyn_generate(): workers make records in parallel, one writer emits them in index order. */
+#include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,9 +10,11 @@
 
 #include "core/pipeline.h"
 #include "core/report.h"
+#include "core/run_journal.h"
 
 #define MAX_JOBS 256
 #define SLOTS_PER_JOB 8 /* reorder window: how far a fast worker may run ahead of the writer */
+#define WORKER_STACK ((size_t)2 << 20) /* 2 MiB per worker: 64 or 256 workers stay small */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -28,7 +32,9 @@ struct slot {
 struct run {
     struct pipeline pl;
     struct sink *sink;
-    struct pipeline_worker *workers; /* owned; opts->jobs of them */
+    struct run_journal *journal;     /* owned; records handed to the sink, for --resume */
+    struct pipeline_worker *workers; /* owned; nworkers of them */
+    unsigned nworkers;               /* --concurrency, else --jobs */
     pthread_t *threads;
     struct slot *slots;              /* owned; `window` of them, indexed by record % window */
     size_t window;
@@ -130,6 +136,21 @@ static void fail_run(struct run *run, const struct error *err)
     pthread_mutex_unlock(&run->mu);
 }
 
+/* Notes a record handed to the sink (or failed) in the run journal; every RUN_JOURNAL_SYNC_EVERY records
+ * the output is synced before the journal, so a durable journal line never names lost bytes. */
+static int journal_record(struct run *run, const struct slot *s, struct error *err)
+{
+    struct sink_length lens[SINK_MAX_PARTS];
+    size_t n = 0;
+
+    if (!s->res.failed && sink_lengths(run->sink, &s->chunk, lens, &n, err) != LLMSYN_OK)
+        return -1;
+    if (run_journal_sync_due(run->journal) && sink_sync(run->sink, err) != LLMSYN_OK)
+        return -1;
+    return run_journal_add(run->journal, s->chunk.index, s->res.failed ? s->res.reason : NULL, lens, n, err) ==
+                   LLMSYN_OK ? 0 : -1;
+}
+
 /* The writer: emits records in index order, keeps the report. */
 static void write_records(struct run *run, struct run_report *rep)
 {
@@ -145,6 +166,8 @@ static void write_records(struct run *run, struct run_report *rep)
         } else if (sink_write(run->sink, &s->chunk, &err) == 0) {
             rep->ok++;
         }
+        if (err.code == LLMSYN_OK)
+            journal_record(run, s, &err);
         if (err.code != LLMSYN_OK) {
             fail_run(run, &err);
             release_slot(run, s);
@@ -166,7 +189,9 @@ static int check_options(const struct llmsyn_options *o, struct error *err)
         return error_set(err, LLMSYN_E_USAGE, "--shard: K must be below N (K/N, K counted from 0)"), -1;
     if (o->jobs == 0 || o->jobs > MAX_JOBS)
         return error_set(err, LLMSYN_E_USAGE, "--jobs: must be between 1 and %d", MAX_JOBS), -1;
-    if ((unsigned)o->mode > LLMSYN_MODE_BASE || (unsigned)o->format > LLMSYN_FORMAT_CSV)
+    if (o->concurrency > MAX_JOBS)
+        return error_set(err, LLMSYN_E_USAGE, "--concurrency: must be between 1 and %d", MAX_JOBS), -1;
+    if ((unsigned)o->mode > LLMSYN_MODE_BASE || (unsigned)o->format > LLMSYN_FORMAT_SYNTHEA_CSV)
         return error_set(err, LLMSYN_E_USAGE, "unknown mode or format"), -1;
     return 0;
 }
@@ -177,13 +202,15 @@ static int init_workers(struct run *run, const struct llmsyn_options *o, struct 
 {
     unsigned i;
 
-    run->window = (size_t)o->jobs * SLOTS_PER_JOB;
+    /* --concurrency N: N records (so N model requests) in flight, one worker each; else --jobs. */
+    run->nworkers = o->concurrency ? o->concurrency : o->jobs;
+    run->window = (size_t)run->nworkers * SLOTS_PER_JOB;
     run->slots = calloc(run->window, sizeof *run->slots);
-    run->workers = calloc(o->jobs, sizeof *run->workers);
-    run->threads = calloc(o->jobs, sizeof *run->threads);
+    run->workers = calloc(run->nworkers, sizeof *run->workers);
+    run->threads = calloc(run->nworkers, sizeof *run->threads);
     if (!run->slots || !run->workers || !run->threads)
         return error_set(err, LLMSYN_E_NOMEM, "out of memory"), -1;
-    for (i = 0; i < o->jobs; i++) {
+    for (i = 0; i < run->nworkers; i++) {
         if (pipeline_worker_init(&run->workers[i], &run->pl, err) < 0)
             return -1;
         run->workers[i].user = run;
@@ -194,13 +221,17 @@ static int init_workers(struct run *run, const struct llmsyn_options *o, struct 
 /* Returns how many threads started. */
 static int start_threads(struct run *run, unsigned jobs)
 {
+    pthread_attr_t attr;
     unsigned i;
 
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, WORKER_STACK);
     for (i = 0; i < jobs; i++)
-        if (pthread_create(&run->threads[i], NULL, worker_main, &run->workers[i]) != 0) {
+        if (pthread_create(&run->threads[i], &attr, worker_main, &run->workers[i]) != 0) {
             fail_run(run, &(struct error){ LLMSYN_E_INTERNAL, "cannot start a worker thread" });
             break;
         }
+    pthread_attr_destroy(&attr);
     return (int)i;
 }
 
@@ -276,6 +307,83 @@ static void finish_run(struct run *run, struct run_report *rep, int started, dou
     write_reports(run, rep, &err);
     if (sink_close(&run->sink, 1, &err) != 0 || err.code != LLMSYN_OK)
         error_set(&run->err, err.code, "%s", err.msg);
+    /* A complete run needs no journal; any other keeps it for --resume. */
+    if (run_journal_close(&run->journal, run->err.code == LLMSYN_OK, &err) != LLMSYN_OK)
+        error_set(&run->err, err.code, "%s", err.msg);
+}
+
+/* 1 when dir is missing or holds nothing. */
+static int dir_missing_or_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int empty = 1;
+
+    if (!d)
+        return errno == ENOENT;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            empty = 0;
+            break;
+        }
+    closedir(d);
+    return empty;
+}
+
+static int add_journaled_failure(void *user, uint64_t index, const char *reason)
+{
+    return report_add_failure(user, index, reason);
+}
+
+/* Reads the journal of the run to resume into st (st->next = run->first when there is none). */
+static int load_journal(struct run *run, const struct llmsyn_options *o, const char *header, struct run_report *rep,
+                        struct run_journal_state *st, int *found)
+{
+    char path[4096];
+    char *data = NULL; /* owned */
+    size_t len = 0;
+    int rc;
+
+    memset(st, 0, sizeof *st);
+    st->next = run->first;
+    *found = 0;
+    rc = run_journal_read(o->out_dir, &data, &len, &run->err);
+    if (rc == 1 && !dir_missing_or_empty(o->out_dir))
+        return error_set(&run->err, LLMSYN_E_USAGE,
+                         "--resume: no run journal in '%s' (its run finished, or was not made by " "llmsyn-fhir)",
+                         o->out_dir), -1;
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    snprintf(path, sizeof path, "%s/%s", o->out_dir, RUN_JOURNAL_NAME);
+    rc = run_journal_parse(path, data, len, header, run->first, st, add_journaled_failure, rep, &run->err);
+    free(data);
+    *found = rc == 0;
+    return rc;
+}
+
+/* Opens the output folder and the run journal; with --resume goes on where the journal stops. */
+static int open_output(struct run *run, const struct llmsyn_options *o, struct run_report *rep)
+{
+    char header[RUN_JOURNAL_MAX_HEADER];
+    struct run_journal_state st;
+    int found = 0;
+
+    if (run_journal_header(o, header, sizeof header) < 0)
+        return error_set(&run->err, LLMSYN_E_USAGE, "--steps/--model: too long for the run journal"), -1;
+    memset(&st, 0, sizeof st);
+    st.next = run->first;
+    if (o->resume && load_journal(run, o, header, rep, &st, &found) < 0)
+        return -1;
+    run->sink = found ? sink_open_resume(o->out_dir, o->format, st.files, st.nfiles, &run->err)
+                      : sink_open(o->out_dir, o->format, o->force || o->resume, &run->err);
+    if (!run->sink)
+        return -1;
+    run->journal = run_journal_open(o->out_dir, header, found ? st.valid : 0, &run->err);
+    if (!run->journal)
+        return -1;
+    run->next_take = run->next_write = st.next;
+    rep->ok = st.ok;
+    return 0;
 }
 
 llmsyn_status llmsyn_generate(const struct llmsyn_options *opts, const struct llmsyn_callbacks *cb,
@@ -297,16 +405,14 @@ llmsyn_status llmsyn_generate(const struct llmsyn_options *opts, const struct ll
         goto out;
     run.first = opts->count * opts->shard_index / opts->shard_count;
     run.end = opts->count * (opts->shard_index + 1) / opts->shard_count;
-    run.next_take = run.next_write = run.first;
     rep.pl = &run.pl;
     rep.first = run.first;
     rep.end = run.end;
     if (init_workers(&run, opts, &run.err) < 0)
         goto out;
-    run.sink = sink_open(opts->out_dir, opts->format, opts->force, &run.err);
-    if (!run.sink)
+    if (open_output(&run, opts, &rep) < 0)
         goto out;
-    started = start_threads(&run, opts->jobs);
+    started = start_threads(&run, run.nworkers);
     write_records(&run, &rep);
     finish_run(&run, &rep, started, t0);
 out:
@@ -316,7 +422,8 @@ out:
         snprintf(errbuf, errlen, "%s", run.err.msg);
     if (run.sink)
         sink_close(&run.sink, 0, &(struct error){ LLMSYN_OK, "" });
-    run_free(&run, opts->jobs);
+    run_journal_close(&run.journal, 0, &(struct error){ LLMSYN_OK, "" });
+    run_free(&run, run.nworkers);
     report_free(&rep);
     return run.err.code;
 }

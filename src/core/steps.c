@@ -1,4 +1,4 @@
-/* steps.c - the step table: the paper's four steps plus appendix A.3's prescriptions. */
+/* steps.c - the step table: the paper's four steps, appendix A.3's prescriptions and ICD-9-CM procedures. */
 #include "core/steps.h"
 
 #include <string.h>
@@ -16,6 +16,7 @@ const struct step_def step_table[] = {
     { "main_diagnosis", main_diagnosis_fields, NULL, 0, 1 },
     { "complications", no_fields, F_ICD9, 1, 1 },
     { "procedures", no_fields, F_CPT, 1, 1 },
+    { "procedures_icd9", no_fields, F_ICD9_PROC, 1, 0 }, /* replaces "procedures" (--procedure-codes icd9) */
     { "prescriptions", no_fields, F_PRESCRIPTION, 1, 0 },
 };
 const size_t step_count = sizeof step_table / sizeof step_table[0];

@@ -1,5 +1,5 @@
-/* codes.c - normalises the values the extractor finds: ICD-9-CM and CPT/HCPCS code shapes, AGE, GENDER,
- * HOSPITAL_EXPIRE_FLAG, prescriptions and categories (trimmed, kept as given). */
+/* codes.c - normalises the values the extractor finds: ICD-9-CM (dx and px) and CPT/HCPCS code shapes, AGE,
+ * GENDER, HOSPITAL_EXPIRE_FLAG, prescriptions and categories (trimmed, kept as given). */
 #include "extract/extract.h"
 #include "codes/dict.h"
 
@@ -393,10 +393,12 @@ static int piece_codes(const char *field, struct span piece, int first, int mult
 {
     const char *end = piece.s + piece.n, *p = skip_code_lead(piece.s, end);
     char code[CODE_LEN], text[MAX_VALUE + 1];
-    int icd = !strcmp(field, F_ICD9), got = 0;
+    int icd = !strcmp(field, F_ICD9), px = !strcmp(field, F_ICD9_PROC), got = 0;
 
     for (;;) {
-        int ok = (icd ? extract_icd9_dx(p, code, sizeof code) : extract_cpt(p, code, sizeof code)) == 0;
+        int ok = (icd  ? extract_icd9_dx(p, code, sizeof code)
+                  : px ? code_normalise(CODE_ICD9_PX, p, code, sizeof code)
+                       : extract_cpt(p, code, sizeof code)) == 0;
 
         if (!ok && (first || looks_like_code(p, end))) {
             struct span t = trim_value(got ? span_of(p, (size_t)(end - p)) : piece);
@@ -405,7 +407,10 @@ static int piece_codes(const char *field, struct span piece, int first, int mult
                 t.n = MAX_VALUE;
             memcpy(text, t.s, t.n);
             text[t.n] = '\0';
-            return fail(err, field, text, icd ? "is not an ICD-9-CM code" : "is not a CPT or HCPCS code");
+            return fail(err, field, text,
+                        icd  ? "is not an ICD-9-CM code"
+                        : px ? "is not an ICD-9-CM procedure code"
+                             : "is not a CPT or HCPCS code");
         }
         if (!ok)
             return got;
@@ -447,7 +452,7 @@ static int norm_codes(const char *field, const char *v, int multi, struct record
 
 static int normalise(const char *field, const char *v, int multi, struct record *tmp, struct error *err)
 {
-    if (!strcmp(field, F_ICD9) || !strcmp(field, F_CPT))
+    if (!strcmp(field, F_ICD9) || !strcmp(field, F_CPT) || !strcmp(field, F_ICD9_PROC))
         return norm_codes(field, v, multi, tmp, err);
     if (!strcmp(field, F_AGE))
         return norm_age(field, v, tmp, err);

@@ -1,6 +1,7 @@
 /* extract.c - turns a model's free-text answer into a step's fields: picks the final-output block, reads
  * `[FIELD]: value` lines, value lists under a field name and markdown tables, and normalises each value. */
 #include "extract/extract.h"
+#include "codes/dict.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,14 @@ static const struct alias aliases[] = {
     { "CPT", F_CPT },
     { "CPTCODE", F_CPT },
     { "CPTCODES", F_CPT },
+    { "ICD9PROCCODE", F_ICD9_PROC },
+    { "ICD9PROCCODES", F_ICD9_PROC },
+    { "ICD9PROC", F_ICD9_PROC },
+    { "ICD9PROCEDURECODE", F_ICD9_PROC },
+    { "ICD9PROCEDURECODES", F_ICD9_PROC },
+    { "ICD9CMPROCEDURECODE", F_ICD9_PROC },
+    { "ICD9CMPROCEDURECODES", F_ICD9_PROC },
+    { "ICD9PX", F_ICD9_PROC },
     { "PRESCRIPTION", F_PRESCRIPTION },
     { "PRESCRIPTIONS", F_PRESCRIPTION },
 };
@@ -244,7 +253,7 @@ static int same_key(const char *norm, const char *name)
 
 static int is_code_field(const char *name)
 {
-    return !strcmp(name, F_ICD9) || !strcmp(name, F_CPT);
+    return !strcmp(name, F_ICD9) || !strcmp(name, F_CPT) || !strcmp(name, F_ICD9_PROC);
 }
 
 /* The canonical field the name s denotes, or NULL. rx: also prescription table columns;
@@ -610,6 +619,8 @@ static int pend_accepts(const struct scan *sc, struct span u, struct span raw)
         return extract_icd9_dx(p, code, sizeof code) == 0;
     if (!strcmp(sc->pend_key, F_CPT))
         return extract_cpt(p, code, sizeof code) == 0;
+    if (!strcmp(sc->pend_key, F_ICD9_PROC))
+        return code_normalise(CODE_ICD9_PX, p, code, sizeof code) == 0;
     if (!strcmp(sc->pend_key, F_PRESCRIPTION))
         return memchr(u.s, '|', u.n) != NULL;
     return sc->pend_got == 0 && u.n <= MAX_VALUE;

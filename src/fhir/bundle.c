@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codes/dict.h"
 #include "fhir/terminology.h"
 #include "util/date.h"
 
@@ -605,18 +606,40 @@ static int64_t spread_time(const struct mapper *m, size_t k, size_t count)
     return m->admit + dur / parts * step + dur % parts * step / parts;
 }
 
-static void add_procedure(struct mapper *m, const char *value, size_t n, size_t count)
+/* An ICD-9-CM volume 3 code written alone ("9671", " 96.71 "): its form with the dot after two digits. */
+static int icd9_px_code(const char *value, char out[8])
 {
-    char id[ID_LEN], code[6], when[DT_LEN];
+    const char *s = value + strspn(value, " ");
+    size_t n = strcspn(s, " "), dot = strcspn(s, ".");
+
+    if (n == 0 || strspn(s, "0123456789.") != n || s[n + strspn(s + n, " ")] != '\0' ||
+        (dot < n && memchr(s + dot + 1, '.', n - dot - 1)))
+        return -1;
+    return code_normalise(CODE_ICD9_PX, s, out, 8);
+}
+
+/* The Procedure's code: CPT, or ICD-9-CM volume 3 (same system as the diagnoses, --procedure-codes icd9). */
+static void put_procedure_code(struct mapper *m, cJSON *p, const char *field, const char *value)
+{
+    char code[8];
+
+    if (!strcmp(field, F_ICD9_PROC) && icd9_px_code(value, code) == 0)
+        put_concept(m, p, "code", FHIR_SYSTEM_ICD9, code, lookup_display(m, FHIR_SYSTEM_ICD9, code), NULL);
+    else if (!strcmp(field, F_CPT) && term_cpt_code(value, code) == 0)
+        put_concept(m, p, "code", FHIR_SYSTEM_CPT, code, lookup_display(m, FHIR_SYSTEM_CPT, code), NULL);
+    else
+        put_concept(m, p, "code", NULL, NULL, NULL, value);
+}
+
+static void add_procedure(struct mapper *m, const char *field, const char *value, size_t n, size_t count)
+{
+    char id[ID_LEN], when[DT_LEN];
     cJSON *p;
 
     make_id(m, "Procedure", n, id);
     p = add_entry(m, "Procedure", id);
     put_str(m, p, "status", "completed");
-    if (term_cpt_code(value, code) == 0)
-        put_concept(m, p, "code", FHIR_SYSTEM_CPT, code, lookup_display(m, FHIR_SYSTEM_CPT, code), NULL);
-    else
-        put_concept(m, p, "code", NULL, NULL, NULL, value);
+    put_procedure_code(m, p, field, value);
     put_ref(m, p, "subject", m->patient);
     put_ref(m, p, "encounter", m->encounter);
     format_datetime(spread_time(m, n, count), when);
@@ -624,16 +647,19 @@ static void add_procedure(struct mapper *m, const char *value, size_t n, size_t 
     put_ref(m, put_arr(m, p, "reasonReference"), NULL, m->main_condition);
 }
 
+/* CPT_CD values, then ICD9_PROC_CODE values (a record normally holds one kind), numbered on from each other. */
 static void add_procedures(struct mapper *m)
 {
-    size_t i, count = record_count(m->rec, F_CPT);
+    static const char *const fields[] = { F_CPT, F_ICD9_PROC };
+    size_t ncpt = record_count(m->rec, F_CPT), count = ncpt + record_count(m->rec, F_ICD9_PROC), i, f;
     const char *v;
 
-    for (i = 0; i < count; i++) {
-        v = record_get_nth(m->rec, F_CPT, i);
-        if (!is_blank(v))
-            add_procedure(m, v, i, count);
-    }
+    for (f = 0; f < 2; f++)
+        for (i = 0; i < (f ? count - ncpt : ncpt); i++) {
+            v = record_get_nth(m->rec, fields[f], i);
+            if (!is_blank(v))
+                add_procedure(m, fields[f], v, f * ncpt + i, count);
+        }
 }
 
 /* ---- MedicationRequests ---- */

@@ -8,12 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codes/dict.h"
 #include "util/buf.h"
 
 /* Named limits: input beyond them is an error, never silently cut. */
 #define KB_MAX_FILE_BYTES ((size_t)16 << 20) /* knowledge file size */
 #define KB_MAX_CARDS 10000                   /* cards in one file */
-#define KB_MAX_HINTS 64                      /* entries of complication_codes / procedure_codes */
+#define KB_MAX_HINTS 64                      /* entries of one hint list (complication_codes, ...) */
 #define KB_MAX_DRUGS 64                      /* entries of drugs */
 #define KB_MAX_SYNONYMS 64                   /* entries of synonyms */
 #define KB_MAX_FIELDS 64                     /* members of one JSON object */
@@ -44,11 +45,12 @@ struct parse_ctx {
     struct error *err; /* borrowed */
 };
 
-enum hint_kind { HINT_ICD9, HINT_CPT };
+enum hint_kind { HINT_ICD9, HINT_CPT, HINT_ICD9_PX };
 
 static const char *const ROOT_KEYS[] = {"source", "cards", NULL};
 static const char *const CARD_KEYS[] = {"icd9", "name", "synonyms", "complications", "treatments",
-                                        "complication_codes", "procedure_codes", "drugs", NULL};
+                                        "complication_codes", "procedure_codes", "drugs",
+                                        "icd9_procedure_codes", NULL};
 static const char *const HINT_KEYS[] = {"code", "display", "weight", NULL};
 static const char *const DRUG_KEYS[] = {"type", "drug", "formulary_cd", "dose_val", "dose_unit",
                                         "form_val", "form_unit", "route", "weight", NULL};
@@ -281,6 +283,17 @@ static int procedure_code_valid(const char *code)
     return code[0] >= 'A' && code[0] <= 'V' && code[4] >= '0' && code[4] <= '9';
 }
 
+/* Writes the dotted form of an ICD-9-CM procedure code ("9671" or "96.71" -> "96.71"): digits and at most
+ * one dot only, nothing after the code. Returns 0, or -1 if the text is not shaped like one. */
+static int icd9_px_dot(const char *code, char out[KB_MAX_CODE])
+{
+    size_t n = strlen(code);
+
+    if (n == 0 || strspn(code, "0123456789.") != n || strchr(code, '.') != strrchr(code, '.'))
+        return -1;
+    return code_normalise(CODE_ICD9_PX, code, out, KB_MAX_CODE);
+}
+
 /* Replaces *code (owned) by its canonical form: dotted ICD-9-CM, or a checked procedure code. */
 static int canonical_code(const struct parse_ctx *c, char **code, enum hint_kind kind, const char *path)
 {
@@ -291,9 +304,14 @@ static int canonical_code(const struct parse_ctx *c, char **code, enum hint_kind
             return fail(c, path, "'%s' is not a cpt or hcpcs code", *code);
         return 0;
     }
-    if (icd9_undot(*code, undotted) < 0)
-        return fail(c, path, "'%s' is not an icd-9-cm diagnosis code", *code);
-    icd9_dot(undotted, dotted);
+    if (kind == HINT_ICD9_PX) {
+        if (icd9_px_dot(*code, dotted) < 0)
+            return fail(c, path, "'%s' is not an icd-9-cm procedure code", *code);
+    } else {
+        if (icd9_undot(*code, undotted) < 0)
+            return fail(c, path, "'%s' is not an icd-9-cm diagnosis code", *code);
+        icd9_dot(undotted, dotted);
+    }
     if (!strcmp(dotted, *code))
         return 0;
     if (!(p = dup_str(dotted)))
@@ -318,7 +336,7 @@ static int parse_hint(const struct parse_ctx *c, const cJSON *obj, const char *p
 }
 
 /* Parses the hint list `key` of a card into *out (owned by the card; *n set before parsing so
- * kb_free releases a half-filled list). */
+ * kb_free releases a half-filled list). The ICD-9-CM procedure list is optional, the others required. */
 static int parse_hints(const struct parse_ctx *c, const cJSON *card, const char *key, const char *path,
                        enum hint_kind kind, struct kb_hint **out, size_t *n)
 {
@@ -326,7 +344,7 @@ static int parse_hints(const struct parse_ctx *c, const cJSON *card, const char 
     char sub[KB_MAX_PATH], item[KB_MAX_PATH];
     size_t count, i = 0;
 
-    if (get_array(c, card, key, path, KB_MAX_HINTS, 1, &arr, &count) < 0)
+    if (get_array(c, card, key, path, KB_MAX_HINTS, kind != HINT_ICD9_PX, &arr, &count) < 0)
         return -1;
     if (count && !(*out = calloc(count, sizeof **out)))
         return nomem(c);
@@ -427,7 +445,9 @@ static int parse_card(const struct parse_ctx *c, const cJSON *obj, const char *p
         get_string(c, obj, "treatments", path, KB_MAX_PROSE, 1, &k->treatments) < 0 ||
         parse_hints(c, obj, "complication_codes", path, HINT_ICD9, &k->complication_hints,
                     &k->ncomplication_hints) < 0 ||
-        parse_hints(c, obj, "procedure_codes", path, HINT_CPT, &k->procedure_hints, &k->nprocedure_hints) < 0)
+        parse_hints(c, obj, "procedure_codes", path, HINT_CPT, &k->procedure_hints, &k->nprocedure_hints) < 0 ||
+        parse_hints(c, obj, "icd9_procedure_codes", path, HINT_ICD9_PX, &k->icd9_procedure_hints,
+                    &k->nicd9_procedure_hints) < 0)
         return -1;
     return parse_drugs(c, obj, path, k);
 }
@@ -739,6 +759,7 @@ static void free_card(struct kb_card *k)
     free(k->treatments);
     free_hints(k->complication_hints, k->ncomplication_hints);
     free_hints(k->procedure_hints, k->nprocedure_hints);
+    free_hints(k->icd9_procedure_hints, k->nicd9_procedure_hints);
     free_drugs(k->drugs, k->ndrugs);
 }
 

@@ -7,7 +7,7 @@
 #include "util/error.h"
 
 struct kb_hint {
-    char *code;    /* ICD-9-CM with dot (complications) or CPT (procedures); owned */
+    char *code;    /* ICD-9-CM with dot (complications, ICD-9-CM procedures) or CPT (procedures); owned */
     char *display; /* plain-language label written by the project; owned; may be NULL */
     double weight; /* probability-like weight in (0, 1] that the hint applies to a patient */
 };
@@ -27,6 +27,7 @@ struct kb_card {
     struct kb_hint *complication_hints; size_t ncomplication_hints;
     struct kb_hint *procedure_hints;    size_t nprocedure_hints;
     struct kb_drug *drugs;              size_t ndrugs;
+    struct kb_hint *icd9_procedure_hints; size_t nicd9_procedure_hints; /* ICD-9-CM vol. 3, dotted; may be 0 */
 };
 
 struct kb {

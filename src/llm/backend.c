@@ -12,7 +12,14 @@ struct llm_backend *llm_backend_new(const struct llm_config *cfg, struct error *
         return builtin_backend_new(cfg, err);
     if (!strcmp(name, "openai"))
         return openai_backend_new(cfg, err);
-    error_set(err, LLMSYN_E_USAGE, "unknown backend '%s' (expected builtin or openai)", name);
+    if (!strcmp(name, "azure"))
+        return azure_backend_new(cfg, err);
+    if (!strcmp(name, "ollama"))
+        return ollama_backend_new(cfg, err);
+    if (!strcmp(name, "anthropic"))
+        return anthropic_backend_new(cfg, err);
+    error_set(err, LLMSYN_E_USAGE, "unknown backend '%s' (expected builtin, openai, azure, ollama or anthropic)",
+              name);
     return NULL;
 }
 

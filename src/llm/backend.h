@@ -30,6 +30,10 @@ struct llm_request {
 struct llm_usage {
     uint64_t prompt_tokens;
     uint64_t completion_tokens;
+    int cache_hit;           /* the answer came from the disk cache: no request was sent */
+    unsigned requests;       /* HTTP requests actually sent for this call (0 on a cache hit) */
+    unsigned retries;        /* of those, the ones after the first */
+    unsigned failures;       /* attempts that failed (transport, 408/429/5xx, unusable reply) */
 };
 
 /* Shared, read-only inputs every backend may use. */
@@ -55,5 +59,8 @@ void llm_backend_free(struct llm_backend **b);
 /* Constructors behind llm_backend_new. */
 struct llm_backend *builtin_backend_new(const struct llm_config *cfg, struct error *err);
 struct llm_backend *openai_backend_new(const struct llm_config *cfg, struct error *err);
+struct llm_backend *azure_backend_new(const struct llm_config *cfg, struct error *err);
+struct llm_backend *ollama_backend_new(const struct llm_config *cfg, struct error *err);
+struct llm_backend *anthropic_backend_new(const struct llm_config *cfg, struct error *err);
 
 #endif

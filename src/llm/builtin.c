@@ -114,7 +114,14 @@ static int builtin_complete(struct llm_backend *b, const struct llm_request *req
                           record_get(req->record, F_ICD9), req->rng, answer);
     else if (!strcmp(step, "procedures"))
         rc = answer_hints(card->procedure_hints, card->nprocedure_hints, F_CPT, NULL, req->rng, answer);
-    else if (!strcmp(step, "prescriptions"))
+    else if (!strcmp(step, "procedures_icd9")) { /* cards without their own list use the generic card's */
+        card = card->nicd9_procedure_hints ? card : kb_generic(st->kb);
+        if (!card || !card->nicd9_procedure_hints)
+            return error_set(err, LLMSYN_E_INPUT, "builtin backend: the generic '*' card has no "
+                                                  "icd9_procedure_codes"), -1;
+        rc = answer_hints(card->icd9_procedure_hints, card->nicd9_procedure_hints, F_ICD9_PROC, NULL, req->rng,
+                          answer);
+    } else if (!strcmp(step, "prescriptions"))
         rc = answer_prescriptions(card->ndrugs ? card : kb_generic(st->kb), req->rng, answer);
     else
         return error_set(err, LLMSYN_E_BACKEND, "builtin backend: no answer rule for step '%s'", step), -1;

@@ -1,4 +1,4 @@
-/* openai.c - the OpenAI-compatible chat-completions backend (OpenAI, vLLM, llama.cpp, Ollama /v1, ...). */
+/* openai.c - the OpenAI-compatible chat-completions backend (OpenAI, Azure OpenAI, vLLM, llama.cpp, Ollama /v1). */
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -7,31 +7,35 @@
 #include <strings.h>
 
 #include "llm/backend.h"
+#include "llm/llm_internal.h"
 #include "net/http.h"
 
 #define OPENAI_DEFAULT_URL "https://api.openai.com/v1"
 #define OPENAI_PATH "/chat/completions"
 #define OPENAI_DEFAULT_TIMEOUT_MS 120000L
 #define OPENAI_AUTH_PREFIX "Authorization: Bearer "
-#define OPENAI_QUOTE_MAX 200          /* server text quoted in an error, in bytes */
+#define AZURE_AUTH_PREFIX "api-key: "
+#define AZURE_DEFAULT_API_VERSION "2024-10-21"
+#define OPENAI_QUOTE_MAX LLM_QUOTE_MAX
 #define OPENAI_SCRUB_WINDOW 65536     /* server text scanned for the key before quoting */
-#define OPENAI_KEEP_BODY ((size_t)1 << 20) /* response memory kept between calls */
 
 struct openai_state {
-    struct http_client *http;  /* owned */
-    char *url;                 /* owned: <base>/chat/completions */
-    char *model;               /* owned */
-    char *auth;                /* owned: OPENAI_AUTH_PREFIX <key>, or NULL; wiped before free */
+    struct llm_wire wire;      /* owned: HTTP client, retries, cache; wire.url is the endpoint */
+    const char *name;          /* "openai" or "azure"; static */
+    char *url;                 /* borrowed: wire.url */
+    char *model;               /* borrowed: wire.model */
+    char *auth;                /* owned: "<auth header prefix><key>", or NULL; wiped before free */
+    size_t auth_prefix;        /* length of the header name part of auth */
     double temperature;
     int max_tokens;            /* 0: not sent */
-    long timeout_ms;
-    struct http_response resp; /* owned; reused between calls */
+    int structured;            /* send response_format json_schema (--structured-output) */
+    const struct step_def *step; /* borrowed: the step of the call in progress (structured output) */
 };
 
 /* The secret inside st->auth, or NULL. Borrowed. */
 static const char *openai_key(const struct openai_state *st)
 {
-    return st->auth ? st->auth + strlen(OPENAI_AUTH_PREFIX) : NULL;
+    return st->auth ? st->auth + st->auth_prefix : NULL;
 }
 
 /* Copies text into out replacing every occurrence of key with "[redacted]". Returns 0 or -1. */
@@ -55,9 +59,7 @@ static int scrub_key(const char *text, size_t len, const char *key, struct buf *
     return buf_append(out, text + start, len - start);
 }
 
-/* Writes at most OPENAI_QUOTE_MAX bytes of text as one line (control bytes become spaces, the cut
- * falls on a UTF-8 boundary, "..." marks a cut) with the key scrubbed. out is always terminated. */
-static void quote_text(const struct openai_state *st, const char *text, size_t len, char *out, size_t outlen)
+void llm_quote(const char *secret, const char *text, size_t len, char *out, size_t outlen)
 {
     struct buf clean;
     size_t n, i;
@@ -68,7 +70,7 @@ static void quote_text(const struct openai_state *st, const char *text, size_t l
     buf_init(&clean, 0);
     if (len > OPENAI_SCRUB_WINDOW)
         len = OPENAI_SCRUB_WINDOW;
-    if (scrub_key(text, len, openai_key(st), &clean) < 0 || clean.len == 0)
+    if (scrub_key(text, len, secret, &clean) < 0 || clean.len == 0)
         goto out;
     n = clean.len;
     if (n > OPENAI_QUOTE_MAX)
@@ -87,6 +89,19 @@ static void quote_text(const struct openai_state *st, const char *text, size_t l
         memcpy(out + n, "...", 4);
 out:
     buf_free(&clean);
+}
+
+/* llm_quote with this backend's key. */
+static void quote_text(const struct openai_state *st, const char *text, size_t len, char *out, size_t outlen)
+{
+    llm_quote(openai_key(st), text, len, out, outlen);
+}
+
+const char *llm_json_string(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* The server's own explanation in a parsed reply: {"error": {"message"}}, {"error": "..."} (Ollama)
@@ -143,7 +158,7 @@ static void report_status(const struct openai_state *st, const struct http_respo
 
     http_redact_url(st->url, where, sizeof where);
     quote_server_error(st, &r->body, quote, sizeof quote);
-    error_set(err, LLMSYN_E_BACKEND, "openai backend: %s answered HTTP %ld%s%s%s", where, r->status,
+    error_set(err, LLMSYN_E_BACKEND, "%s backend: %s answered HTTP %ld%s%s%s", st->name, where, r->status,
               status_hint(r->status), quote[0] ? ": " : "", quote);
 }
 
@@ -161,13 +176,13 @@ static int add_message(cJSON *arr, const char *role, const char *content)
     return 0;
 }
 
-static int add_messages(cJSON *root, const struct llm_request *req)
+int llm_add_messages(cJSON *root, const struct llm_request *req, int with_system)
 {
     cJSON *arr = cJSON_AddArrayToObject(root, "messages");
 
     if (!arr)
         return -1;
-    if (req->system && add_message(arr, "system", req->system) < 0)
+    if (with_system && req->system && add_message(arr, "system", req->system) < 0)
         return -1;
     if (add_message(arr, "user", req->prompt) < 0)
         return -1;
@@ -179,9 +194,26 @@ static int add_messages(cJSON *root, const struct llm_request *req)
 }
 
 /* The 64-bit request seed folded into 0..2^31-1: an exact JSON integer every server accepts. */
-static double wire_seed(uint64_t seed)
+double llm_wire_seed(uint64_t seed)
 {
     return (double)((seed ^ (seed >> 32)) & 0x7fffffffu);
+}
+
+/* "response_format": {"type": "json_schema", "json_schema": {"name", "strict": true, "schema"}}. 0 or -1. */
+static int add_response_format(cJSON *root, const struct step_def *step)
+{
+    cJSON *rf = cJSON_AddObjectToObject(root, "response_format"), *js, *schema;
+    char name[64];
+
+    snprintf(name, sizeof name, "llmsyn_%s", step->name);
+    if (!rf || !cJSON_AddStringToObject(rf, "type", "json_schema") ||
+        !(js = cJSON_AddObjectToObject(rf, "json_schema")) || !cJSON_AddStringToObject(js, "name", name) ||
+        !cJSON_AddTrueToObject(js, "strict"))
+        return -1;
+    if (!(schema = llm_step_schema(step)))
+        return -1;
+    cJSON_AddItemToObject(js, "schema", schema);
+    return 0;
 }
 
 /* Request body as compact JSON, or NULL on out-of-memory. Caller frees with cJSON_free. */
@@ -190,12 +222,14 @@ static char *build_request(const struct openai_state *st, const struct llm_reque
     cJSON *root = cJSON_CreateObject();
     char *out = NULL;
 
-    if (!root || !cJSON_AddStringToObject(root, "model", st->model) || add_messages(root, req) < 0 ||
+    if (!root || !cJSON_AddStringToObject(root, "model", st->model) || llm_add_messages(root, req, 1) < 0 ||
         !cJSON_AddNumberToObject(root, "temperature", st->temperature) ||
-        !cJSON_AddNumberToObject(root, "seed", wire_seed(req->seed)) ||
+        !cJSON_AddNumberToObject(root, "seed", llm_wire_seed(req->seed)) ||
         !cJSON_AddFalseToObject(root, "stream"))
         goto out;
     if (st->max_tokens > 0 && !cJSON_AddNumberToObject(root, "max_tokens", st->max_tokens))
+        goto out;
+    if (st->structured && req->step && add_response_format(root, req->step) < 0)
         goto out;
     out = cJSON_PrintUnformatted(root);
 out:
@@ -203,8 +237,7 @@ out:
     return out;
 }
 
-/* A token count from usage, or 0 when absent or not a sane number. */
-static uint64_t usage_count(const cJSON *usage, const char *name)
+uint64_t llm_json_count(const cJSON *usage, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
 
@@ -278,15 +311,22 @@ static int parse_reply(const struct openai_state *st, const struct buf *body, st
         report_no_content(st, root, msg, where, err);
         goto out;
     }
-    if (buf_puts(answer, content->valuestring) < 0) {
+    if (st->structured && st->step) {
+        int t = llm_structured_to_text(st->step, content->valuestring, answer);
+
+        if (t < 0 || (t == 1 && buf_puts(answer, content->valuestring) < 0)) {
+            error_set(err, LLMSYN_E_BACKEND, "openai backend: answer from %s is too long", where);
+            goto out;
+        }
+    } else if (buf_puts(answer, content->valuestring) < 0) {
         error_set(err, LLMSYN_E_BACKEND, "openai backend: answer from %s is too long (%zu bytes)", where,
                   strlen(content->valuestring));
         goto out;
     }
     u = cJSON_GetObjectItemCaseSensitive(root, "usage");
     if (usage && cJSON_IsObject(u)) {
-        usage->prompt_tokens = usage_count(u, "prompt_tokens");
-        usage->completion_tokens = usage_count(u, "completion_tokens");
+        usage->prompt_tokens = llm_json_count(u, "prompt_tokens");
+        usage->completion_tokens = llm_json_count(u, "completion_tokens");
     }
     rc = 0;
 out:
@@ -294,39 +334,44 @@ out:
     return rc;
 }
 
+/* llm_reply_fn: the error of a non-2xx reply, or the answer of a 2xx one. */
+static int openai_reply(void *ctx, const struct http_response *r, struct buf *answer, struct llm_usage *usage,
+                        struct error *err)
+{
+    const struct openai_state *st = ctx;
+
+    if (r->status < 200 || r->status > 299) {
+        report_status(st, r, err);
+        return -1;
+    }
+    return parse_reply(st, &r->body, answer, usage, err);
+}
+
 static int openai_complete(struct llm_backend *b, const struct llm_request *req, struct buf *answer,
                            struct llm_usage *usage, struct error *err)
 {
     struct openai_state *st = b->state;
     const char *headers[2] = { st->auth, NULL };
-    struct error herr;
+    struct llm_usage local;
     char *body = NULL;
     int rc = -1;
 
-    if (usage)
-        memset(usage, 0, sizeof *usage);
+    if (!usage)
+        usage = &local;
+    memset(usage, 0, sizeof *usage);
     if (!req || !req->prompt) {
-        error_set(err, LLMSYN_E_INTERNAL, "openai backend: request has no prompt");
+        error_set(err, LLMSYN_E_INTERNAL, "%s backend: request has no prompt", st->name);
         goto out;
     }
     if (!(body = build_request(st, req))) {
         error_set(err, LLMSYN_E_NOMEM, "out of memory");
         goto out;
     }
-    error_clear(&herr);
-    if (http_post_json(st->http, st->url, headers, body, strlen(body), st->timeout_ms, &st->resp, &herr) < 0) {
-        error_set(err, herr.code, "openai backend: %s", herr.msg);
-        goto out;
-    }
-    if (st->resp.status < 200 || st->resp.status > 299) {
-        report_status(st, &st->resp, err);
-        goto out;
-    }
-    rc = parse_reply(st, &st->resp.body, answer, usage, err);
+    st->step = req->step;
+    rc = llm_wire_call(&st->wire, headers, body, openai_reply, st, answer, usage, err);
+    st->step = NULL;
 out:
     cJSON_free(body);
-    if (st->resp.body.cap > OPENAI_KEEP_BODY)
-        buf_free(&st->resp.body);
     return rc;
 }
 
@@ -334,13 +379,10 @@ static void openai_state_free(struct openai_state *st)
 {
     if (!st)
         return;
-    http_client_free(&st->http);
-    http_response_free(&st->resp);
+    llm_wire_free(&st->wire);
     if (st->auth)
         explicit_bzero(st->auth, strlen(st->auth));
     free(st->auth);
-    free(st->url);
-    free(st->model);
     free(st);
 }
 
@@ -350,11 +392,9 @@ static void openai_destroy(struct llm_backend *b)
     b->state = NULL;
 }
 
-/* <base>/chat/completions from --llm-url (trailing slashes dropped; a base already ending in
- * /chat/completions is kept). Returns a malloc'd string, or NULL with err. */
-static char *build_url(const char *base, struct error *err)
+char *llm_join_url(const char *base, const char *path, struct error *err)
 {
-    size_t n = strlen(base), plen = strlen(OPENAI_PATH);
+    size_t n = strlen(base), plen = strlen(path), q = strcspn(path, "?");
     char shown[256];
     char *url;
 
@@ -365,22 +405,55 @@ static char *build_url(const char *base, struct error *err)
     }
     while (n > 0 && base[n - 1] == '/')
         n--;
-    if (n >= plen && memcmp(base + n - plen, OPENAI_PATH, plen) == 0)
+    if (n >= q && memcmp(base + n - q, path, q) == 0 && path[q] == '\0')
         plen = 0;
     if (!(url = malloc(n + plen + 1))) {
         error_set(err, LLMSYN_E_NOMEM, "out of memory");
         return NULL;
     }
     memcpy(url, base, n);
-    memcpy(url + n, OPENAI_PATH, plen);
+    memcpy(url + n, path, plen);
     url[n + plen] = '\0';
     return url;
 }
 
-/* "Authorization: Bearer <key>" into st->auth (none for a NULL or empty key). Returns 0 or -1 with err. */
-static int set_auth(struct openai_state *st, const char *key, struct error *err)
+/* 1 when s is a non-empty run of URL-safe characters [A-Za-z0-9._-]. */
+static int url_safe(const char *s)
 {
-    size_t plen = strlen(OPENAI_AUTH_PREFIX), klen;
+    return *s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(s);
+}
+
+/* The endpoint: <base>/chat/completions, or for Azure
+ * <base>/openai/deployments/<model>/chat/completions?api-version=<v>. Malloc'd, or NULL with err. */
+static char *endpoint(const struct openai_state *st, const struct llmsyn_options *o, struct error *err)
+{
+    const char *ver = o->azure_api_version && *o->azure_api_version ? o->azure_api_version
+                                                                     : AZURE_DEFAULT_API_VERSION;
+    char path[512];
+
+    if (strcmp(st->name, "azure") != 0)
+        return llm_join_url(o->llm_url && *o->llm_url ? o->llm_url : OPENAI_DEFAULT_URL, OPENAI_PATH, err);
+    if (!o->llm_url || !*o->llm_url) {
+        error_set(err, LLMSYN_E_USAGE, "--llm-url https://<resource>.openai.azure.com is required for azure");
+        return NULL;
+    }
+    if (!url_safe(o->model) || !url_safe(ver)) {
+        error_set(err, LLMSYN_E_USAGE, "azure deployment (--model) and --azure-api-version may hold only "
+                  "letters, digits, '.', '_' and '-'");
+        return NULL;
+    }
+    if (snprintf(path, sizeof path, "/openai/deployments/%s" OPENAI_PATH "?api-version=%s", o->model, ver) >=
+        (int)sizeof path) {
+        error_set(err, LLMSYN_E_USAGE, "azure deployment name is too long");
+        return NULL;
+    }
+    return llm_join_url(o->llm_url, path, err);
+}
+
+/* "<prefix><key>" into st->auth (none for a NULL or empty key). Returns 0 or -1 with err. */
+static int set_auth(struct openai_state *st, const char *prefix, const char *key, struct error *err)
+{
+    size_t plen = strlen(prefix), klen;
 
     if (!key || !*key)
         return 0;
@@ -393,16 +466,21 @@ static int set_auth(struct openai_state *st, const char *key, struct error *err)
         error_set(err, LLMSYN_E_NOMEM, "out of memory");
         return -1;
     }
-    memcpy(st->auth, OPENAI_AUTH_PREFIX, plen);
+    memcpy(st->auth, prefix, plen);
     memcpy(st->auth + plen, key, klen + 1);
+    st->auth_prefix = plen;
     return 0;
 }
 
-/* Checks the options and fills st (all but the HTTP client). Returns 0 or -1 with err. */
+/* Checks the options and fills st. Returns 0 or -1 with err. */
 static int openai_configure(struct openai_state *st, const struct llmsyn_options *o, struct error *err)
 {
+    int azure = !strcmp(st->name, "azure");
+    char *url;
+
     if (!o->model || !*o->model) {
-        error_set(err, LLMSYN_E_USAGE, "--model is required for the openai backend");
+        error_set(err, LLMSYN_E_USAGE, "--model is required for the %s backend%s", st->name,
+                  azure ? " (the deployment name)" : "");
         return -1;
     }
     if (!(o->temperature >= 0.0 && o->temperature <= 2.0)) {
@@ -413,25 +491,24 @@ static int openai_configure(struct openai_state *st, const struct llmsyn_options
         error_set(err, LLMSYN_E_USAGE, "--max-tokens %d is negative", o->max_tokens);
         return -1;
     }
-    if (!(st->url = build_url(o->llm_url && *o->llm_url ? o->llm_url : OPENAI_DEFAULT_URL, err)))
+    if (!(url = endpoint(st, o, err)) || llm_wire_init(&st->wire, st->name, o->model, url, o, err) < 0)
         return -1;
-    if (!(st->model = strdup(o->model))) {
-        error_set(err, LLMSYN_E_NOMEM, "out of memory");
-        return -1;
-    }
+    st->url = st->wire.url;
+    st->model = st->wire.model;
     st->temperature = o->temperature;
     st->max_tokens = o->max_tokens;
-    st->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : OPENAI_DEFAULT_TIMEOUT_MS;
-    return set_auth(st, o->api_key, err);
+    st->structured = o->structured_output;
+    return set_auth(st, azure ? AZURE_AUTH_PREFIX : OPENAI_AUTH_PREFIX, o->api_key, err);
 }
 
-struct llm_backend *openai_backend_new(const struct llm_config *cfg, struct error *err)
+/* The openai or azure backend. */
+static struct llm_backend *chat_backend_new(const char *name, const struct llm_config *cfg, struct error *err)
 {
     struct llm_backend *b = NULL;
     struct openai_state *st = NULL;
 
     if (!cfg || !cfg->opts) {
-        error_set(err, LLMSYN_E_INTERNAL, "openai backend: no options");
+        error_set(err, LLMSYN_E_INTERNAL, "%s backend: no options", name);
         return NULL;
     }
     b = calloc(1, sizeof *b);
@@ -440,10 +517,10 @@ struct llm_backend *openai_backend_new(const struct llm_config *cfg, struct erro
         error_set(err, LLMSYN_E_NOMEM, "out of memory");
         goto fail;
     }
-    http_response_init(&st->resp);
-    if (openai_configure(st, cfg->opts, err) < 0 || !(st->http = http_client_new(err)))
+    st->name = name;
+    if (openai_configure(st, cfg->opts, err) < 0)
         goto fail;
-    b->name = "openai";
+    b->name = name;
     b->complete = openai_complete;
     b->destroy = openai_destroy;
     b->state = st;
@@ -452,4 +529,14 @@ fail:
     openai_state_free(st);
     free(b);
     return NULL;
+}
+
+struct llm_backend *openai_backend_new(const struct llm_config *cfg, struct error *err)
+{
+    return chat_backend_new("openai", cfg, err);
+}
+
+struct llm_backend *azure_backend_new(const struct llm_config *cfg, struct error *err)
+{
+    return chat_backend_new("azure", cfg, err);
 }

@@ -66,6 +66,9 @@ struct http_request {
     const char *body;
     size_t len;
     void *user;
+    const char *content_encoding; /* e.g. "gzip" when body is compressed; NULL for none */
+    const char *const *headers;   /* NULL-terminated "Name: value" lines for this request only (after the
+                                   * pool's), or NULL; may hold secrets */
 };
 
 /* What one finished transfer produced. Valid only during the done callback. */

@@ -161,6 +161,16 @@ static struct curl_slist *request_headers(const struct http_multi *m, const stru
     for (i = 0; m->opts.headers && m->opts.headers[i]; i++)
         if (strpbrk(m->opts.headers[i], "\r\n") || !(tmp = curl_slist_append(list, m->opts.headers[i])))
             goto fail;
+    for (i = 0; req->headers && req->headers[i]; i++)
+        if (strpbrk(req->headers[i], "\r\n") || !(tmp = curl_slist_append(list, req->headers[i])))
+            goto fail;
+    if (req->content_encoding) {
+        char enc[96];
+
+        snprintf(enc, sizeof enc, "Content-Encoding: %s", req->content_encoding);
+        if (strpbrk(enc, "\r\n") || !(tmp = curl_slist_append(list, enc)))
+            goto fail;
+    }
     return list;
 fail:
     curl_slist_free_all(list);

@@ -13,9 +13,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "net/bundle_split.h"
 #include "net/fhir_client.h"
+#include "net/gzip.h"
 #include "net/http.h"
 #include "net/journal.h"
+#include "net/smart.h"
 #include "util/buf.h"
 
 #define MAX_BUNDLE_BYTES ((size_t)256 << 20)
@@ -44,6 +47,12 @@ struct job {
     double not_before;       /* monotonic seconds */
     long last_http;
     char reason[512];
+    char **parts;            /* owned; split bundles: the bodies of parts not yet sent (moved into data) */
+    unsigned *part_entries;  /* owned; entries of each part */
+    size_t nparts, part;     /* parts in all (0 when not split), and the one in data */
+    unsigned created, updated; /* entries of the parts already stored */
+    char *gz;                /* owned; data gzip-compressed (--gzip), made before the first attempt */
+    size_t gzlen;
 };
 
 struct upload {
@@ -61,6 +70,10 @@ struct upload {
     int abort;                   /* credentials refused or the journal failed: load nothing more */
     uint64_t rng;
     struct buf failures;
+    struct smart *smart;         /* owned; SMART Backend Services, or NULL */
+    struct http_multi *auth_multi; /* owned; one slot for the token endpoint */
+    char auth_line[8300];        /* "Authorization: Bearer <token>" while smart is set */
+    const char *auth_headers[2]; /* { auth_line, NULL } */
 };
 
 void upload_opts_init(struct upload_opts *o)
@@ -220,6 +233,77 @@ out:
     return ret;
 }
 
+/* Converts one part (batch or transaction) and serialises it into *text (caller frees).
+ * Returns 0 or -1 with j->reason. */
+static int serialise_part(struct upload *u, struct job *j, cJSON *part, size_t k, char **text)
+{
+    struct error e = { 0 };
+
+    if (u->o->batch && fhir_bundle_to_batch(part, &e) < 0)
+        return snprintf(j->reason, sizeof j->reason, "part %zu: %.440s", k + 1, e.msg), -1;
+    if (!u->o->batch)
+        cJSON_ReplaceItemInObjectCaseSensitive(part, "type", cJSON_CreateString("transaction"));
+    if (!(*text = cJSON_PrintUnformatted(part)))
+        return snprintf(j->reason, sizeof j->reason, "out of memory"), -1;
+    if (u->o->max_bytes && strlen(*text) > u->o->max_bytes)
+        return snprintf(j->reason, sizeof j->reason, "part %zu is %zu bytes, over --max-bundle-bytes %zu", k + 1,
+                        strlen(*text), u->o->max_bytes), -1;
+    return 0;
+}
+
+/* Splits the bundle under the caps into j->parts (see bundle_split.h); the first goes into j->data.
+ * Returns 0 or -1 with j->reason. */
+static int prepare_split(struct upload *u, struct job *j, const cJSON *root)
+{
+    cJSON **parts = NULL;
+    size_t n = 0, k;
+    struct error e = { 0 };
+    int ret = -1;
+
+    if (bundle_split(root, u->o->max_entries, u->o->max_bytes, &parts, &n, &e) < 0) {
+        snprintf(j->reason, sizeof j->reason, "cannot split: %.440s", e.msg);
+        goto out;
+    }
+    if (!(j->parts = calloc(n, sizeof *j->parts)) || !(j->part_entries = calloc(n, sizeof *j->part_entries))) {
+        snprintf(j->reason, sizeof j->reason, "out of memory");
+        goto out;
+    }
+    j->nparts = n;
+    for (k = 0; k < n; k++) {
+        j->part_entries[k] = (unsigned)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(parts[k], "entry"));
+        if (serialise_part(u, j, parts[k], k, &j->parts[k]) < 0)
+            goto out;
+    }
+    free(j->data);
+    j->data = j->parts[0];
+    j->parts[0] = NULL;
+    j->len = strlen(j->data);
+    j->entries = j->part_entries[0];
+    j->part = 0;
+    ret = 0;
+out:
+    split_free(&parts, n);
+    return ret;
+}
+
+/* Moves the next part of a split bundle into data after the current one was stored. */
+static void next_part(struct job *j, const struct fhir_reply *r)
+{
+    j->created += r->created;
+    j->updated += r->updated;
+    free(j->data);
+    free(j->gz);
+    j->gz = NULL;
+    j->part++;
+    j->data = j->parts[j->part];
+    j->parts[j->part] = NULL;
+    j->len = strlen(j->data);
+    j->entries = j->part_entries[j->part];
+    j->attempts = 0;
+    j->state = JOB_WAITING;
+    j->not_before = 0;
+}
+
 /* Checks the bundle and rewrites it when batch or conditional create is asked for.
  * Returns 0 or -1 with job->reason. */
 static int prepare(struct upload *u, struct job *j)
@@ -237,6 +321,10 @@ static int prepare(struct upload *u, struct job *j)
         goto out;
     }
     j->entries = (unsigned)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "entry"));
+    if (u->o->max_entries || u->o->max_bytes) {
+        ret = prepare_split(u, j, root);
+        goto out;
+    }
     if (!u->o->batch && !u->o->conditional && !strcmp(type->valuestring, "transaction")) {
         ret = 0;
         goto out;
@@ -263,6 +351,13 @@ out:
 
 static void job_clear(struct job *j)
 {
+    size_t i;
+
+    for (i = 0; j->parts && i < j->nparts; i++)
+        free(j->parts[i]);
+    free(j->parts);
+    free(j->part_entries);
+    free(j->gz);
     free(j->data);
     memset(j, 0, sizeof *j);
 }
@@ -366,9 +461,14 @@ static void on_done(void *user, const struct http_request *req, const struct htt
         return;
     }
     fhir_read_reply(res->status, res->retry_after_s, res->body, res->len, j->entries, &r);
-    snprintf(j->reason, sizeof j->reason, "%s", r.reason);
-    if (r.kind == FHIR_REPLY_OK)
-        finish(u, j, 1, r.created, r.updated);
+    if (j->nparts > 1)
+        snprintf(j->reason, sizeof j->reason, "part %zu of %zu: %.440s", j->part + 1, j->nparts, r.reason);
+    else
+        snprintf(j->reason, sizeof j->reason, "%s", r.reason);
+    if (r.kind == FHIR_REPLY_OK && j->part + 1 < j->nparts)
+        next_part(j, &r);
+    else if (r.kind == FHIR_REPLY_OK)
+        finish(u, j, 1, j->created + r.created, j->updated + r.updated);
     else if (r.kind == FHIR_REPLY_RETRY)
         retry_or_fail(u, j, r.retry_after_s);
     else {
@@ -412,6 +512,19 @@ static int load_next(struct upload *u, struct job *j)
     return 0;
 }
 
+/* Makes auth_line carry a current SMART access token. Returns 0 or -1 with u->err. */
+static int refresh_auth(struct upload *u)
+{
+    const char *tok = smart_token(u->smart, u->auth_multi, u->url, u->err);
+
+    if (!tok)
+        return -1;
+    snprintf(u->auth_line, sizeof u->auth_line, "Authorization: Bearer %s", tok);
+    u->auth_headers[0] = u->auth_line;
+    u->auth_headers[1] = NULL;
+    return 0;
+}
+
 /* Starts every waiting job whose time has come. Returns the ms until the next one is due (or IDLE). */
 static long start_due(struct upload *u)
 {
@@ -420,12 +533,12 @@ static long start_due(struct upload *u)
 
     for (i = 0; i < u->o->concurrency; i++) {
         struct job *j = &u->jobs[i];
-        struct http_request req = { "POST", u->url, NULL, NULL, 0, NULL };
+        struct http_request req = { "POST", u->url, NULL, NULL, 0, NULL, NULL, NULL };
         struct error e = { 0 };
 
         if (j->state != JOB_WAITING)
             continue;
-        if ((stop_requested || u->abort) && j->attempts > 0) {
+        if (u->abort || (stop_requested && j->attempts > 0)) {
             u->sum->not_sent++;
             job_clear(j);
             continue;
@@ -434,8 +547,21 @@ static long start_due(struct upload *u)
             next = j->not_before < next ? j->not_before : next;
             continue;
         }
-        req.body = j->data;
-        req.len = j->len;
+        if (u->smart && refresh_auth(u) < 0) {
+            u->abort = 1;
+            u->sum->not_sent++;
+            job_clear(j);
+            continue;
+        }
+        req.headers = u->smart ? u->auth_headers : NULL;
+        if (u->o->gzip && !j->gz && gzip_compress(j->data, j->len, &j->gz, &j->gzlen, &e) < 0) {
+            snprintf(j->reason, sizeof j->reason, "%s", e.msg);
+            finish(u, j, 0, 0, 0);
+            continue;
+        }
+        req.body = j->gz ? j->gz : j->data;
+        req.len = j->gz ? j->gzlen : j->len;
+        req.content_encoding = j->gz ? "gzip" : NULL;
         req.user = j;
         if (http_multi_add(u->multi, &req, &e) < 0) {
             snprintf(j->reason, sizeof j->reason, "%s", e.msg);
@@ -505,11 +631,14 @@ static int preflight(struct upload *u)
 {
     struct preflight p = { 0 };
     char url[2100];
-    struct http_request req = { "GET", url, NULL, NULL, 0, NULL };
+    struct http_request req = { "GET", url, NULL, NULL, 0, NULL, NULL, NULL };
     int ret = -1;
 
     buf_init(&p.body, HTTP_MAX_RESPONSE);
     snprintf(url, sizeof url, "%s/metadata", u->url);
+    if (u->smart && refresh_auth(u) < 0)
+        goto out;
+    req.headers = u->smart ? u->auth_headers : NULL;
     if (http_multi_add(u->multi, &req, u->err) < 0)
         goto out;
     while (!p.done)
@@ -517,7 +646,9 @@ static int preflight(struct upload *u)
             goto out;
     u->sum->requests++;
     if (p.transport_failed)
-        error_set(u->err, LLMSYN_E_UPLOAD, "cannot reach %s/metadata: %s", u->where, p.detail);
+        error_set(u->err, LLMSYN_E_UPLOAD, "cannot reach %s/metadata: %s%s", u->where, p.detail,
+                  strstr(p.detail, "SSL") || strstr(p.detail, "certificate")
+                      ? " (TLS verification failed: give the server's CA with --cacert FILE)" : "");
     else if (p.status == 401 || p.status == 403)
         error_set(u->err, LLMSYN_E_UPLOAD, "%s/metadata: the server refused the credentials (HTTP %ld)", u->where,
                   p.status);
@@ -532,6 +663,19 @@ out:
 }
 
 /* ---- setup ---- */
+
+/* SMART Backend Services: the key and a one-slot pool (same TLS settings, no extra headers). */
+static int setup_smart(struct upload *u, const struct http_multi_opts *fhir)
+{
+    struct smart_opts so = { u->o->smart_client_id, u->o->smart_key, u->o->smart_kid, u->o->smart_scope };
+    struct http_multi_opts mo = *fhir;
+
+    mo.max_in_flight = 1;
+    mo.headers = NULL;
+    if (!(u->smart = smart_new(&so, u->err)))
+        return -1;
+    return (u->auth_multi = http_multi_new(&mo, u->err)) ? 0 : -1;
+}
 
 static int setup(struct upload *u, const char *dir)
 {
@@ -558,6 +702,8 @@ static int setup(struct upload *u, const char *dir)
         return -1;
     if (!(u->journal = journal_open(dir, u->where, u->err)))
         return -1;
+    if (u->o->smart_client_id && setup_smart(u, &mo) < 0)
+        return -1;
     u->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
     buf_init(&u->failures, MAX_FAILURE_TEXT * 2);
     return 0;
@@ -570,6 +716,9 @@ static void teardown(struct upload *u)
     for (i = 0; u->jobs && i < u->o->concurrency; i++)
         job_clear(&u->jobs[i]);
     http_multi_free(&u->multi);
+    http_multi_free(&u->auth_multi);
+    smart_free(&u->smart);
+    memset(u->auth_line, 0, sizeof u->auth_line);
     journal_close(&u->journal);
     free(u->jobs);
     buf_free(&u->failures);

@@ -22,6 +22,11 @@ struct upload_opts {
     const char *const *secrets;  /* strings scrubbed from every reason, journal line and error */
     const char *cacert, *cert, *key;
     int insecure;
+    size_t max_entries;          /* split bundles into requests of at most this many entries; 0: no cap */
+    size_t max_bytes;            /* split bundles into requests of at most this many bytes; 0: no cap */
+    int gzip;                    /* send bodies gzip-compressed (Content-Encoding: gzip) */
+    const char *smart_client_id; /* SMART Backend Services when set (see smart.h); key, kid needed too */
+    const char *smart_key, *smart_kid, *smart_scope;
 };
 
 /* Defaults for everything but base_url. */

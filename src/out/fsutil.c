@@ -226,3 +226,83 @@ int write_file_atomic(const char *path, const char *data, size_t len, struct err
 {
     return fs_write_atomic(path, data, len, 1, err);
 }
+
+FILE *fs_reopen_truncated(const char *path, unsigned long long len)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    FILE *fp = NULL;
+    int saved = 0;
+
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &st) != 0)
+        saved = errno;
+    else if (!S_ISREG(st.st_mode))
+        saved = EINVAL;
+    else if ((unsigned long long)st.st_size < len)
+        saved = ENODATA;
+    else if (ftruncate(fd, (off_t)len) != 0 || lseek(fd, (off_t)len, SEEK_SET) < 0)
+        saved = errno;
+    else if (!(fp = fdopen(fd, "wb")))
+        saved = errno;
+    if (!fp) {
+        close(fd);
+        errno = saved;
+    }
+    return fp;
+}
+
+/* 1 when name ends in suffix. */
+static int ends_with(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+
+    return n > k && !memcmp(name + n - k, suffix, k);
+}
+
+/* Removes dir/name when it is a leftover: "*.tmp", or ".X.partial" that keep() does not keep. */
+static int remove_if_leftover(const char *dir, const char *name, int (*keep)(const char *, void *), void *user)
+{
+    char visible[256];
+    size_t n = strlen(name);
+    char *path = NULL; /* owned */
+    int rc = 0;
+
+    if (ends_with(name, ".tmp")) {
+        /* a killed atomic write */
+    } else if (name[0] == '.' && ends_with(name, ".partial") && n - 9 < sizeof visible) {
+        memcpy(visible, name + 1, n - 9);
+        visible[n - 9] = '\0';
+        if (keep(visible, user))
+            return 0;
+    } else {
+        return 0;
+    }
+    path = fs_join(dir, "", name, "");
+    if (!path || (unlink(path) != 0 && errno != ENOENT))
+        rc = -1;
+    free(path);
+    return rc;
+}
+
+int fs_remove_leftovers(const char *dir, int (*keep)(const char *name, void *user), void *user)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int saved = 0;
+
+    if (!d)
+        return -1;
+    errno = 0;
+    while ((e = readdir(d)) != NULL && saved == 0) {
+        if (remove_if_leftover(dir, e->d_name, keep, user) < 0)
+            saved = errno ? errno : EIO;
+        errno = 0;
+    }
+    if (saved == 0)
+        saved = errno;
+    closedir(d);
+    errno = saved;
+    return saved ? -1 : 0;
+}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 /* One appended output (NDJSON per resource type, records.csv): written to a hidden ".<name>.partial". */
 struct appender {
@@ -14,6 +15,7 @@ struct appender {
     char *partial;  /* owned: "<dir>/.<name>.partial" */
     char *final;    /* owned: "<dir>/<name>" */
     FILE *fp;       /* owned; NULL once closed */
+    uint64_t len;   /* bytes written to it so far (the run journal records them) */
 };
 
 struct sink {
@@ -93,7 +95,25 @@ static int append(struct sink *s, const char *name, const char *data, size_t len
         s->broken = 1;
         return io_error(err, a->final, errno);
     }
+    a->len += len;
     return LLMSYN_OK;
+}
+
+/* Writes the header line of each of Synthea's four files, so they exist even for an empty run. */
+static int append_synthea_headers(struct sink *s, struct error *err)
+{
+    static const char *const files[][2] = {
+        {SINK_SYNTHEA_PATIENTS, SINK_SYNTHEA_PATIENTS_HEADER},
+        {SINK_SYNTHEA_ENCOUNTERS, SINK_SYNTHEA_ENCOUNTERS_HEADER},
+        {SINK_SYNTHEA_CONDITIONS, SINK_SYNTHEA_CONDITIONS_HEADER},
+        {SINK_SYNTHEA_PROCEDURES, SINK_SYNTHEA_PROCEDURES_HEADER},
+    };
+    size_t i;
+    int rc = LLMSYN_OK;
+
+    for (i = 0; rc == LLMSYN_OK && i < sizeof files / sizeof files[0]; i++)
+        rc = append(s, files[i][0], files[i][1], strlen(files[i][1]), err);
+    return rc;
 }
 
 struct sink *sink_open(const char *dir, llmsyn_format format, int force, struct error *err)
@@ -104,7 +124,8 @@ struct sink *sink_open(const char *dir, llmsyn_format format, int force, struct 
         error_set(err, LLMSYN_E_USAGE, "no output folder given");
         return NULL;
     }
-    if (format != LLMSYN_FORMAT_BUNDLES && format != LLMSYN_FORMAT_NDJSON && format != LLMSYN_FORMAT_CSV) {
+    if (format != LLMSYN_FORMAT_BUNDLES && format != LLMSYN_FORMAT_NDJSON && format != LLMSYN_FORMAT_CSV &&
+        format != LLMSYN_FORMAT_SYNTHEA_CSV) {
         error_set(err, LLMSYN_E_INTERNAL, "unknown output format %d", (int)format);
         return NULL;
     }
@@ -121,6 +142,8 @@ struct sink *sink_open(const char *dir, llmsyn_format format, int force, struct 
     s->format = format;
     if (format == LLMSYN_FORMAT_CSV &&
         append(s, SINK_CSV_NAME, SINK_CSV_HEADER, strlen(SINK_CSV_HEADER), err) != LLMSYN_OK)
+        sink_close(&s, 0, err);
+    if (s && format == LLMSYN_FORMAT_SYNTHEA_CSV && append_synthea_headers(s, err) != LLMSYN_OK)
         sink_close(&s, 0, err);
     return s;
 }
@@ -238,4 +261,114 @@ int sink_close(struct sink **sp, int ok, struct error *err)
         rc = publish(s, err);
     sink_free(s);
     return rc;
+}
+
+/* ---- resume (--resume): reopen the appended files of an interrupted run ---- */
+
+struct keep_list {
+    const struct sink_length *files;
+    size_t n;
+};
+
+static int keep_listed(const char *name, void *user)
+{
+    const struct keep_list *k = user;
+    size_t i;
+
+    for (i = 0; i < k->n; i++)
+        if (!strcmp(k->files[i].name, name))
+            return 1;
+    return 0;
+}
+
+/* Reopens one appended file cut back to its journaled length; its partial file, or the visible file an
+ * interrupted run published, which goes back to being the partial file. */
+static int appender_resume(struct sink *s, const struct sink_length *f, struct error *err)
+{
+    struct appender *a = &s->app[s->napp];
+    struct stat st;
+
+    if (!part_name_ok(f->name, sizeof f->name))
+        return error_set(err, LLMSYN_E_OUTPUT, "cannot resume in '%s': unsafe file name in the run journal", s->dir);
+    memcpy(a->name, f->name, strlen(f->name) + 1);
+    a->partial = fs_join(s->dir, ".", f->name, ".partial");
+    a->final = fs_join(s->dir, "", f->name, "");
+    s->napp++; /* sink_free releases it whatever happens below */
+    if (!a->partial || !a->final)
+        return error_set(err, LLMSYN_E_NOMEM, "out of memory resuming in '%s'", s->dir);
+    if (lstat(a->partial, &st) != 0 && rename(a->final, a->partial) != 0)
+        return error_set(err, LLMSYN_E_OUTPUT, "cannot resume: '%s' is gone: %s (use --force to start over)",
+                         a->final, strerror(errno));
+    a->fp = fs_reopen_truncated(a->partial, (unsigned long long)f->len);
+    if (!a->fp && errno == ENODATA)
+        return error_set(err, LLMSYN_E_OUTPUT,
+                         "cannot resume: '%s' is shorter than the run journal says (%" PRIu64 " bytes); "
+                         "use --force to start over", a->final, f->len);
+    if (!a->fp)
+        return io_error(err, a->final, errno);
+    a->len = f->len;
+    return LLMSYN_OK;
+}
+
+struct sink *sink_open_resume(const char *dir, llmsyn_format format, const struct sink_length *files, size_t nfiles,
+                              struct error *err)
+{
+    struct keep_list keep = { files, nfiles };
+    struct sink *s = NULL; /* owned until returned */
+    size_t i;
+
+    if (!dir || !*dir || nfiles > SINK_MAX_PARTS || (nfiles && !files)) {
+        error_set(err, LLMSYN_E_INTERNAL, "sink_open_resume: no folder or too many files");
+        return NULL;
+    }
+    if (prepare_dir(dir, 1, err) != LLMSYN_OK)
+        return NULL;
+    if (fs_remove_leftovers(dir, keep_listed, &keep) < 0) {
+        error_set(err, LLMSYN_E_OUTPUT, "cannot clean output folder '%s': %s", dir, strerror(errno));
+        return NULL;
+    }
+    if (nfiles == 0) /* no record was journaled: start the appended files afresh */
+        return sink_open(dir, format, 1, err);
+    s = calloc(1, sizeof *s);
+    if (!s || !(s->dir = strdup(dir))) {
+        free(s);
+        error_set(err, LLMSYN_E_NOMEM, "out of memory opening output folder '%s'", dir);
+        return NULL;
+    }
+    s->format = format;
+    for (i = 0; i < nfiles; i++)
+        if (appender_resume(s, &files[i], err) != LLMSYN_OK) {
+            sink_close(&s, 0, &(struct error){ LLMSYN_OK, "" });
+            return NULL;
+        }
+    return s;
+}
+
+int sink_lengths(const struct sink *s, const struct sink_chunk *c, struct sink_length *out, size_t *n,
+                 struct error *err)
+{
+    size_t i;
+
+    (void)c; /* every appended file is listed, so headers written at open are never lost on resume */
+    *n = 0;
+    if (!s)
+        return error_set(err, LLMSYN_E_INTERNAL, "sink_lengths: no sink");
+    for (i = 0; i < s->napp; i++) {
+        memcpy(out[i].name, s->app[i].name, sizeof out[i].name);
+        out[i].len = s->app[i].len;
+        (*n)++;
+    }
+    return LLMSYN_OK;
+}
+
+int sink_sync(struct sink *s, struct error *err)
+{
+    size_t i;
+
+    for (i = 0; i < s->napp; i++)
+        if (s->app[i].fp && (fflush(s->app[i].fp) != 0 || fdatasync(fileno(s->app[i].fp)) != 0))
+            return io_error(err, s->app[i].final, errno);
+    if (s->format == LLMSYN_FORMAT_BUNDLES && fs_sync_filesystem(s->dir) < 0)
+        return error_set(err, LLMSYN_E_OUTPUT, "cannot sync output folder '%s': %s", s->dir, strerror(errno));
+    return LLMSYN_OK;
 }

@@ -14,6 +14,21 @@
     "RECORD_ID,GENDER,AGE,INSURANCE,LANGUAGE,RELIGION,MARITAL_STATUS,ETHNICITY,HOSPITAL_EXPIRE_FLAG," \
     "ICD9_CODE,COMPLICATION_CODES,CPT_CD\n"
 
+/* Synthea's CSV files (--format synthea-csv) and their header lines, exactly as Synthea writes them;
+ * the sink writes each header once, render.c the rows. */
+#define SINK_SYNTHEA_PATIENTS "patients.csv"
+#define SINK_SYNTHEA_PATIENTS_HEADER                                                                     \
+    "Id,BIRTHDATE,DEATHDATE,SSN,DRIVERS,PASSPORT,PREFIX,FIRST,LAST,SUFFIX,MAIDEN,MARITAL,RACE,ETHNICITY," \
+    "GENDER,BIRTHPLACE,ADDRESS,CITY,STATE,COUNTY,ZIP,LAT,LON,HEALTHCARE_EXPENSES,HEALTHCARE_COVERAGE\n"
+#define SINK_SYNTHEA_ENCOUNTERS "encounters.csv"
+#define SINK_SYNTHEA_ENCOUNTERS_HEADER                                                                   \
+    "Id,START,STOP,PATIENT,ORGANIZATION,PROVIDER,PAYER,ENCOUNTERCLASS,CODE,DESCRIPTION,BASE_ENCOUNTER_COST," \
+    "TOTAL_CLAIM_COST,PAYER_COVERAGE,REASONCODE,REASONDESCRIPTION\n"
+#define SINK_SYNTHEA_CONDITIONS "conditions.csv"
+#define SINK_SYNTHEA_CONDITIONS_HEADER "START,STOP,PATIENT,ENCOUNTER,CODE,DESCRIPTION\n"
+#define SINK_SYNTHEA_PROCEDURES "procedures.csv"
+#define SINK_SYNTHEA_PROCEDURES_HEADER "DATE,PATIENT,ENCOUNTER,CODE,DESCRIPTION,BASE_COST,REASONCODE,REASONDESCRIPTION\n"
+
 /* Returns "<dir>/<prefix><name><suffix>" (dir may be "" for no folder); caller frees with free().
  * NULL with errno ENOMEM when memory runs out. */
 char *fs_join(const char *dir, const char *prefix, const char *name, const char *suffix);
@@ -38,5 +53,12 @@ int fs_sync_filesystem(const char *dir);
 int fs_write_atomic(const char *path, const char *data, size_t len, int sync, struct error *err);
 /* 1 when `name` is a plain visible file name: non-empty, no '/', not starting with '.'. */
 int fs_plain_name(const char *name);
+
+/* Opens `path` for appending after cutting it to `len` bytes (no symlink following, close-on-exec).
+ * Returns a stream positioned at len, or NULL with errno (ENODATA when the file is shorter than len). */
+FILE *fs_reopen_truncated(const char *path, unsigned long long len);
+/* Removes the leftovers of a killed run in dir: "*.tmp" files and hidden ".*.partial" files for which
+ * keep(name-of-the-visible-file, user) is 0. 0, or -1 with errno. */
+int fs_remove_leftovers(const char *dir, int (*keep)(const char *name, void *user), void *user);
 
 #endif

@@ -65,6 +65,7 @@ static const struct {
     { F_EXPIRE, "<0 or 1>" },
     { F_ICD9, "<ICD-9-CM code with its dot>" },
     { F_CPT, "<5-character CPT code>" },
+    { F_ICD9_PROC, "<ICD-9-CM procedure code with its dot after 2 digits>" },
     { F_PRESCRIPTION, "<DRUG_TYPE | DRUG | FORMULARY_DRUG_CD | DOSE_VAL_RX | DOSE_UNIT_RX | FORM_VAL_DISP | "
                       "FORM_UNIT_DISP | ROUTE>" },
 };

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """check_bundles.py - independent checks of llmsyn-fhir bundle files (what conformance/README.md promises).
 
-usage: check_bundles.py DIR [--expect N] [--require TYPE ...]
+usage: check_bundles.py DIR [--expect N] [--require TYPE ...] [--procedure-system cpt|icd9]
+
+--procedure-system icd9: every Procedure is coded with an ICD-9-CM volume 3 code (dot after two digits) in
+the ICD-9-CM system and carries a display (generate --procedure-codes icd9); default cpt.
 """
 import json
 import os
@@ -24,7 +27,22 @@ def walk(node, path=""):
         yield path, node
 
 
-def check(path, required):
+PROCEDURE_SYSTEMS = {
+    "cpt": ("http://www.ama-assn.org/go/cpt", re.compile(r"^[0-9A-Z]{5}$"), False, "a CPT code"),
+    "icd9": ("http://hl7.org/fhir/sid/icd-9-cm", re.compile(r"^[0-9]{2}\.[0-9]{1,2}$"), True,
+             "an ICD-9-CM procedure code with a display"),
+}
+
+
+def check_procedure(r, procedure_system):
+    system, form, need_display, what = PROCEDURE_SYSTEMS[procedure_system]
+    c = r["code"]["coding"][0]
+    if c.get("system") != system or not form.match(c.get("code", "")) or (need_display and not c.get("display")):
+        return [f"Procedure code {c} is not {what}"]
+    return []
+
+
+def check(path, required, procedure_system="cpt"):
     with open(path, encoding="utf-8") as f:
         b = json.load(f)
     errs = []
@@ -60,9 +78,7 @@ def check(path, required):
             if c["system"] != "http://hl7.org/fhir/sid/icd-9-cm" or not re.match(r"^([0-9]{3}|V[0-9]{2}|E[0-9]{3})(\.[0-9]{1,2})?$", c["code"]):
                 errs.append(f"Condition code {c} is not a dotted ICD-9-CM code")
         if r["resourceType"] == "Procedure":
-            c = r["code"]["coding"][0]
-            if c["system"] != "http://www.ama-assn.org/go/cpt" or not re.match(r"^[0-9A-Z]{5}$", c["code"]):
-                errs.append(f"Procedure code {c} is not a CPT code")
+            errs += check_procedure(r, procedure_system)
     return errs, types
 
 
@@ -70,6 +86,7 @@ def main():
     args = sys.argv[1:]
     folder = args.pop(0)
     expect = None
+    procedure_system = "cpt"
     required = ["Patient", "Encounter", "Condition", "Procedure"]
     while args:
         a = args.pop(0)
@@ -77,10 +94,15 @@ def main():
             expect = int(args.pop(0))
         elif a == "--require":
             required.append(args.pop(0))
+        elif a == "--procedure-system":
+            procedure_system = args.pop(0)
+            if procedure_system not in PROCEDURE_SYSTEMS:
+                print(f"--procedure-system: unknown value '{procedure_system}'", file=sys.stderr)
+                return 2
     files = sorted(f for f in os.listdir(folder) if f.startswith("record-") and f.endswith(".json"))
     bad = 0
     for name in files:
-        errs, _ = check(os.path.join(folder, name), required)
+        errs, _ = check(os.path.join(folder, name), required, procedure_system)
         for e in errs[:5]:
             print(f"{name}: {e}", file=sys.stderr)
         bad += bool(errs)

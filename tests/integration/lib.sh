@@ -4,6 +4,8 @@ BIN=${LLMSYN_BIN:?LLMSYN_BIN must point at build/llmsyn-fhir}
 ROOT=${LLMSYN_ROOT:?LLMSYN_ROOT must point at the repository}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+# The model answer cache is on by default: keep every test's cache private and fresh.
+export XDG_CACHE_HOME="$TMP/xdg-cache"
 checks=0
 
 fail() { echo "FAIL: $*" >&2; exit 1; }

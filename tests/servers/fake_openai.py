@@ -6,6 +6,17 @@ POST /v1/chat/completions finds the step from the "Step: <name>" line of the pro
 with the files <step>.*.txt of --answers, round-robin per step (the n-th request for a step gets
 file n mod count, files sorted by name); a re-ask (more than one user message) gets <step>.reask.txt,
 else the first file. GET /v1/models lists the model. SIGTERM stops it cleanly (exit status 0).
+
+The same canned answers are served in the wire shapes of other APIs:
+  POST /openai/deployments/<deployment>/chat/completions?api-version=V   Azure OpenAI (api-key header)
+  POST /api/chat                                                         Ollama native (stream false)
+  POST /v1/messages                                                      Anthropic Messages API
+                                                                         (x-api-key, anthropic-version)
+Fault injection for retry tests: --fault 429,500,slow,garbage,truncated,reset consumes one fault per
+completion request, in order, then answers normally (429 carries Retry-After: --retry-after).
+--shapes DIR answers every completion request with DIR/<model>.json verbatim (status from
+DIR/index.json), for reply-shape fixtures. GET /stats reports the request counters and the peak number
+of requests in flight; --stats FILE writes the same JSON on exit.
 Python 3 standard library only.
 """
 
@@ -24,6 +35,9 @@ STEP_RE = re.compile(r"^[ \t]*Step:[ \t]*([A-Za-z0-9_]+)[ \t]*$", re.MULTILINE)
 ROLES = ("system", "user", "assistant")
 MODES = ("normal", "no-choices", "null-content", "not-json", "length", "no-usage", "huge")
 HUGE_BYTES = 9 << 20
+FAULTS = ("429", "500", "502", "503", "529", "slow", "garbage", "truncated", "reset")
+AZURE_RE = re.compile(r"^/openai/deployments/([A-Za-z0-9._-]+)/chat/completions$")
+ANTHROPIC_VERSIONS = ("2023-06-01", "2023-01-01")
 
 
 def default_answers():
@@ -44,6 +58,13 @@ def parse_args(argv):
     p.add_argument("--model", default="fake-model", help="model id listed by GET /v1/models")
     p.add_argument("--delay", type=float, default=0.0, help="seconds to wait before each completion")
     p.add_argument("--mode", choices=MODES, default="normal", help="reply shape, for error-path tests")
+    p.add_argument("--fault", default="", help="comma list of faults for the first requests: "
+                   + ",".join(FAULTS))
+    p.add_argument("--retry-after", default="1", help="Retry-After header value of a 429 fault")
+    p.add_argument("--slow", type=float, default=3.0, help="seconds a 'slow' fault waits")
+    p.add_argument("--shapes", metavar="DIR", help="serve DIR/<model>.json verbatim (see DIR/index.json)")
+    p.add_argument("--stats", metavar="FILE", help="write the counters as JSON to FILE on exit")
+    p.add_argument("--api-version", default=None, help="azure: require this api-version")
     return p.parse_args(argv)
 
 
@@ -106,7 +127,74 @@ def check_request(req):
             return "'%s' must be an integer" % key
     if req.get("max_tokens") is not None and req["max_tokens"] < 1:
         return "'max_tokens' must be at least 1"
+    rf = req.get("response_format")
+    if rf is not None:
+        js = rf.get("json_schema") if isinstance(rf, dict) else None
+        if rf.get("type") != "json_schema" or not isinstance(js, dict) or not isinstance(js.get("name"), str) \
+                or not isinstance(js.get("schema"), dict):
+            return "'response_format' must be {type: json_schema, json_schema: {name, schema}}"
     return None
+
+
+def request_schema(req):
+    """The JSON schema a request asks the answer to follow (OpenAI response_format or Ollama format)."""
+    rf = req.get("response_format")
+    if isinstance(rf, dict):
+        return rf["json_schema"]["schema"]
+    fmt = req.get("format")
+    return fmt if isinstance(fmt, dict) else None
+
+
+def schema_problem(schema, text):
+    """Why text is not a JSON object in the schema (as a strict server guarantees), or None."""
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return "not JSON"
+    props = schema.get("properties", {})
+    if not isinstance(obj, dict) or set(obj) - set(props) or set(schema.get("required", [])) - set(obj):
+        return "keys %s do not match the schema's %s" % (sorted(obj), sorted(props))
+    for k, v in obj.items():
+        want = props[k].get("type")
+        if (want == "string" and not isinstance(v, str)) or (want == "array" and not isinstance(v, list)):
+            return "'%s' is not a %s" % (k, want)
+    return None
+
+
+def check_anthropic(req):
+    """The Messages API's own checks: model, max_tokens, alternating user/assistant messages."""
+    if not isinstance(req, dict) or not isinstance(req.get("model"), str):
+        return "model: Field required"
+    if isinstance(req.get("max_tokens"), bool) or not isinstance(req.get("max_tokens"), int):
+        return "max_tokens: Field required"
+    msgs = req.get("messages")
+    if not isinstance(msgs, list) or not msgs or msgs[0].get("role") != "user":
+        return "messages: first message must use the \"user\" role"
+    for i, m in enumerate(msgs):
+        if m.get("role") not in ("user", "assistant") or not isinstance(m.get("content"), str):
+            return "messages.%d: role must be user or assistant with string content" % i
+    t = req.get("temperature", 1)
+    if not isinstance(t, (int, float)) or not 0 <= t <= 1:
+        return "temperature: must be between 0 and 1"
+    if "system" in req and not isinstance(req["system"], str):
+        return "system: must be a string"
+    return None
+
+
+def ollama_reply(req, text, prompt_tokens, completion_tokens):
+    """POST /api/chat with stream false, as Ollama answers it."""
+    return {"model": req["model"], "created_at": "2026-01-01T00:00:00.000000Z",
+            "message": {"role": "assistant", "content": text}, "done_reason": "stop", "done": True,
+            "total_duration": 5191566416, "load_duration": 2154458, "prompt_eval_count": prompt_tokens,
+            "prompt_eval_duration": 383809000, "eval_count": completion_tokens, "eval_duration": 4799921000}
+
+
+def anthropic_reply(req, text, prompt_tokens, completion_tokens, n):
+    """POST /v1/messages, as the Messages API answers it."""
+    return {"id": "msg_fake%06d" % n, "type": "message", "role": "assistant", "model": req["model"],
+            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
+            "usage": {"input_tokens": prompt_tokens, "output_tokens": completion_tokens,
+                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}
 
 
 def count_tokens(text):
@@ -115,20 +203,26 @@ def count_tokens(text):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # reply headers and body go out at once (no 40 ms delayed-ACK stall)
     server_version = "fake-openai/0.1"
 
     def log_message(self, fmt, *args):
         pass
 
-    def send_json(self, status, obj, raw=None):
+    def send_json(self, status, obj, raw=None, headers=None):
         data = raw if raw is not None else json.dumps(obj).encode("utf-8")
         self.send_response(status)
-        self.send_header("Content-Type", "application/json" if raw is None else "text/plain")
+        headers = dict(headers or {})
+        headers.setdefault("Content-Type", "application/json" if raw is None else "text/plain")
+        for k, v in headers.items():
+            self.send_header(k, v)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
     def do_GET(self):
+        if self.path.rstrip("/") == "/stats":
+            return self.send_json(200, self.server.stats())
         if self.path.rstrip("/") != "/v1/models":
             return self.send_json(404, error_body("unknown path %s" % self.path, "invalid_request_error"))
         model = {"id": self.server.opts.model, "object": "model", "created": 0, "owned_by": "llmsyn-tests"}
@@ -168,17 +262,113 @@ class Handler(BaseHTTPRequestHandler):
             return self.server.requests <= self.server.opts.fail_first
 
     def do_POST(self):
-        if self.path != "/v1/chat/completions":
+        with self.server.count_lock:
+            self.server.completions += 1
+            self.server.inflight += 1
+            self.server.peak = max(self.server.peak, self.server.inflight)
+        try:
+            self.route_post()
+        finally:
+            with self.server.count_lock:
+                self.server.inflight -= 1
+
+    def route_post(self):
+        path, _, query = self.path.partition("?")
+        azure = AZURE_RE.match(path)
+        if path == "/api/chat":
+            self.api = "ollama"
+        elif path == "/v1/messages":
+            self.api = "anthropic"
+        elif azure:
+            self.api = "azure"
+        elif path == "/v1/chat/completions":
+            self.api = "openai"
+        else:
             self.read_body()
             return self.send_json(404, error_body("unknown path %s" % self.path, "invalid_request_error"))
+        if azure:
+            problem = self.azure_problem(query)
+            if problem:
+                self.read_body()
+                return self.send_json(problem[0], problem[1])
+            self.deployment = azure.group(1)
+        self.chat()
+
+    def azure_problem(self, query):
+        """Azure's own checks: api-version present (and the expected one) and the api-key header."""
+        params = dict(p.partition("=")[::2] for p in query.split("&") if p)
+        want = self.server.opts.api_version
+        if "api-version" not in params or (want and params["api-version"] != want):
+            return 404, {"error": {"code": "404", "message": "Resource not found"}}
+        key = self.server.opts.require_key
+        if key is not None and self.headers.get("api-key") != key:
+            return 401, {"error": {"code": "401", "message": "Access denied due to invalid subscription key "
+                                   "or wrong API endpoint. Make sure to provide a valid key for an active "
+                                   "subscription and use a correct regional API endpoint for your resource."}}
+        return None
+
+    def anthropic_problem(self):
+        if self.headers.get("anthropic-version") not in ANTHROPIC_VERSIONS:
+            return 400, {"type": "error", "error": {"type": "invalid_request_error",
+                                                     "message": "anthropic-version: header is required"}}
+        key = self.server.opts.require_key
+        if key is not None and self.headers.get("x-api-key") != key:
+            return 401, {"type": "error", "error": {"type": "authentication_error",
+                                                     "message": "invalid x-api-key"}}
+        return None
+
+    def take_fault(self):
+        with self.server.count_lock:
+            if self.server.faults:
+                return self.server.faults.pop(0)
+        return None
+
+    def send_fault(self, fault):
+        if fault == "slow":
+            # Too late for a client with a shorter timeout; answers no canned text, so the per-step
+            # round-robin stays where it was and a retried run matches a clean one.
+            time.sleep(self.server.opts.slow)
+            self.send_json(504, error_body("injected slow reply", "server_error"))
+            return True
+        if fault == "reset":
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return True
+        if fault == "garbage":
+            self.send_json(200, None, raw=b"\x00\x01 this is not json {{{")
+            return True
+        if fault == "truncated":
+            body = json.dumps({"id": "chatcmpl-cut", "object": "chat.completion",
+                               "choices": [{"index": 0, "message": {"role": "assistant", "content": "abc"}}]})
+            data = body[: len(body) // 2].encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return True
+        status = int(fault)
+        headers = {"Retry-After": self.server.opts.retry_after} if status == 429 else {}
+        etype = "rate_limit_exceeded" if status == 429 else "server_error"
+        self.send_json(status, error_body("injected fault %s" % fault, etype), headers=headers)
+        return True
+
+    def chat(self):
         raw = self.read_body()
         if raw is None:
             self.close_connection = True
             return self.send_json(411, error_body("missing or too large Content-Length", "invalid_request_error"))
         self.log_request_body(raw)
-        auth = self.auth_error()
+        if self.api == "anthropic":
+            problem = self.anthropic_problem()
+            if problem:
+                return self.send_json(problem[0], problem[1])
+        auth = self.auth_error() if self.api in ("openai", "ollama") else None
         if auth:
             return self.send_json(401, error_body(auth, "invalid_request_error", "invalid_api_key"))
+        fault = self.take_fault()
+        if fault and self.send_fault(fault):
+            return
         if self.take_failure():
             status = self.server.opts.fail_status
             return self.send_json(status, error_body(self.server.opts.fail_message,
@@ -187,10 +377,29 @@ class Handler(BaseHTTPRequestHandler):
             req = json.loads(raw)
         except ValueError:
             return self.send_json(400, error_body("request body is not valid JSON", "invalid_request_error"))
-        problem = check_request(req)
+        if self.server.opts.shapes:
+            return self.send_shape(req)
+        problem = check_request(req) if self.api != "anthropic" else check_anthropic(req)
+        if self.api == "azure" and isinstance(req, dict):
+            req.setdefault("model", self.deployment)
+            problem = check_request(req)
         if problem:
             return self.send_json(400, error_body(problem, "invalid_request_error"))
+        if self.api == "anthropic":
+            req = dict(req, messages=([{"role": "system", "content": req["system"]}] if "system" in req else [])
+                       + req["messages"])
         self.answer(req)
+
+    def send_shape(self, req):
+        """--shapes: the fixture named by the request's model, verbatim, with its status from index.json."""
+        name = req.get("model", "") if isinstance(req, dict) else ""
+        entry = self.server.shapes.get(name)
+        if entry is None or not re.match(r"^[A-Za-z0-9_.-]+$", name):
+            return self.send_json(404, error_body("no fixture '%s'" % name, "invalid_request_error"))
+        with open(os.path.join(self.server.opts.shapes, entry["file"]), "rb") as f:
+            data = f.read()
+        return self.send_json(entry.get("status", 200), None, raw=data,
+                              headers={"Content-Type": "application/json"})
 
     def answer(self, req):
         users = [m["content"] for m in req["messages"] if m["role"] == "user"]
@@ -203,6 +412,10 @@ class Handler(BaseHTTPRequestHandler):
         if text is None:
             return self.send_json(400, error_body("no canned answer for step '%s'" % found.group(1),
                                                   "invalid_request_error"))
+        schema = request_schema(req)
+        problem = schema_problem(schema, text) if schema else None
+        if problem:
+            return self.send_json(500, error_body("canned answer breaks the schema: " + problem, "server_error"))
         if self.server.opts.delay > 0:
             time.sleep(self.server.opts.delay)
         self.send_reply(req, text)
@@ -229,12 +442,26 @@ class Handler(BaseHTTPRequestHandler):
                  "system_fingerprint": "fp_fake"}
         if mode == "no-usage":
             del reply["usage"]
+        if self.api == "ollama":
+            reply = ollama_reply(req, text, prompt_tokens, completion_tokens)
+        elif self.api == "anthropic":
+            reply = anthropic_reply(req, text, prompt_tokens, completion_tokens, n)
+        with self.server.count_lock:
+            self.server.prompt_tokens += prompt_tokens
+            self.server.completion_tokens += completion_tokens
         self.send_json(200, reply)
 
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
+
+    def stats(self):
+        with self.count_lock:
+            return {"requests": self.completions, "peak_inflight": self.peak,
+                    "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                    "faults_left": len(self.faults)}
 
     def handle_error(self, request, client_address):
         # A client that gave up (timeout, cap reached) is expected in tests; anything else is reported.
@@ -255,6 +482,16 @@ def main(argv):
     server.count_lock = threading.Lock()
     server.requests = 0
     server.replies = 0
+    server.completions = server.inflight = server.peak = 0
+    server.prompt_tokens = server.completion_tokens = 0
+    server.faults = [f for f in opts.fault.split(",") if f]
+    if any(f not in FAULTS for f in server.faults):
+        print("fake_openai.py: error: --fault takes %s" % ",".join(FAULTS), file=sys.stderr)
+        return 2
+    server.shapes = {}
+    if opts.shapes:
+        with open(os.path.join(opts.shapes, "index.json"), encoding="utf-8") as f:
+            server.shapes = {e["name"]: e for e in json.load(f)["fixtures"]}
 
     def on_term(signum, frame):
         raise SystemExit(0)
@@ -266,6 +503,9 @@ def main(argv):
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
+        if opts.stats:
+            with open(opts.stats, "w", encoding="utf-8") as f:
+                json.dump(server.stats(), f)
     return 0
 
 

@@ -360,6 +360,25 @@ static const struct answer_case answer_cases[] = {
     /* 77-78: empty answers */
     ERR("demographics", "", "answer is empty"),
     ERR("procedures", " \r\n\t\n\0\0 ", "answer is empty"),
+    /* 79-87: ICD-9-CM volume 3 procedure codes (step procedures_icd9, --procedure-codes icd9) */
+    OK("procedures_icd9", "Reasoning.\nFinal Output:\n[ICD9_PROC_CODE]: 96.04\n[ICD9_PROC_CODE]: 9671\n",
+       "ICD9_PROC_CODE=96.04\nICD9_PROC_CODE=96.71\n"),
+    OK("procedures_icd9", "Final Output:\n[ICD9_PROC_CODE]: 3893, 99.04 (packed cells); 3.91\n",
+       "ICD9_PROC_CODE=38.93\nICD9_PROC_CODE=99.04\nICD9_PROC_CODE=03.91\n"),
+    OK("procedures_icd9", "**Final Output:**\n**ICD-9-CM procedure codes:** 88.72 (heart ultrasound), 39.95\n",
+       "ICD9_PROC_CODE=88.72\nICD9_PROC_CODE=39.95\n"),
+    OK("procedures_icd9", "Final Output:\n| # | Code | Description |\n|---|---|---|\n| 1 | 96.04 | tube |\n"
+       "| 2 | 96.71 | ventilation for 96 hours |\n",
+       "ICD9_PROC_CODE=96.04\nICD9_PROC_CODE=96.71\n"),
+    OK("procedures_icd9", "Final Output:\nICD9_PROC:\n- 38.93\n- 99.04\n\nDone.\n",
+       "ICD9_PROC_CODE=38.93\nICD9_PROC_CODE=99.04\n"),
+    ERR("procedures_icd9", "Final Output:\n[ICD9_PROC_CODE]: 967.1\n",
+        "ICD9_PROC_CODE '967.1' is not an ICD-9-CM procedure code"),
+    ERR("procedures_icd9", "Final Output:\n[ICD9_PROC_CODE]: mechanical ventilation\n",
+        "ICD9_PROC_CODE 'mechanical ventilation' is not an ICD-9-CM procedure code"),
+    /* CPT lines are not this step's field */
+    ERR("procedures_icd9", "Final Output:\n[CPT_CD]: 99223\n", "answer has no ICD9_PROC_CODE values"),
+    ERR("procedures", "Final Output:\n[ICD9_PROC_CODE]: 96.71\n", "answer has no CPT_CD values"),
 };
 
 static void test_answer_case(void **state)
@@ -575,6 +594,9 @@ static const struct value_case value_cases[] = {
     { "AGE", "1234", 0, NULL, "AGE '1234' is not a number of years" },
     { "HOSPITAL_EXPIRE_FLAG", "alive", 0, NULL, "HOSPITAL_EXPIRE_FLAG 'alive' is not 0 or 1" },
     { "CPT_CD", "", 1, NULL, "CPT_CD '' is not a CPT or HCPCS code" },
+    { "ICD9_PROC_CODE", " **9604** (endotracheal tube), 96.71 ", 1, "ICD9_PROC_CODE=96.04\nICD9_PROC_CODE=96.71\n",
+      NULL },
+    { "ICD9_PROC_CODE", "428.0", 1, NULL, "ICD9_PROC_CODE '428.0' is not an ICD-9-CM procedure code" },
     { "RELIGION", "**", 0, NULL, "answer has an empty RELIGION field" },
 };
 

@@ -9,8 +9,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
+#include "net/bundle_split.h"
 #include "net/fhir_client.h"
+#include "net/gzip.h"
 #include "net/journal.h"
 #include "net/upload.h"
 
@@ -242,6 +245,145 @@ static void test_scrub(void **state)
     assert_string_equal(s, "refused *** and ******, pw");
 }
 
+/* Patient <- Encounter <-> Conditions (a cycle), Procedure -> all three, Coverage -> Patient. */
+static const char split_json[] =
+    "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+    "{\"fullUrl\":\"urn:uuid:p1\",\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\"},"
+    "\"request\":{\"method\":\"PUT\",\"url\":\"Patient/p1\"}},"
+    "{\"fullUrl\":\"urn:uuid:v1\",\"resource\":{\"resourceType\":\"Coverage\",\"id\":\"v1\","
+    "\"beneficiary\":{\"reference\":\"urn:uuid:p1\"}},\"request\":{\"method\":\"PUT\",\"url\":\"Coverage/v1\"}},"
+    "{\"fullUrl\":\"urn:uuid:x1\",\"resource\":{\"resourceType\":\"Procedure\",\"id\":\"x1\","
+    "\"subject\":{\"reference\":\"urn:uuid:p1\"},\"encounter\":{\"reference\":\"urn:uuid:e1\"},"
+    "\"reasonReference\":[{\"reference\":\"urn:uuid:c1\"}]},\"request\":{\"method\":\"PUT\",\"url\":\"Procedure/x1\"}},"
+    "{\"fullUrl\":\"urn:uuid:e1\",\"resource\":{\"resourceType\":\"Encounter\",\"id\":\"e1\","
+    "\"subject\":{\"reference\":\"urn:uuid:p1\"},\"diagnosis\":[{\"condition\":{\"reference\":\"urn:uuid:c1\"}},"
+    "{\"condition\":{\"reference\":\"urn:uuid:c2\"}}]},\"request\":{\"method\":\"PUT\",\"url\":\"Encounter/e1\"}},"
+    "{\"fullUrl\":\"urn:uuid:c1\",\"resource\":{\"resourceType\":\"Condition\",\"id\":\"c1\","
+    "\"subject\":{\"reference\":\"urn:uuid:p1\"},\"encounter\":{\"reference\":\"urn:uuid:e1\"}},"
+    "\"request\":{\"method\":\"PUT\",\"url\":\"Condition/c1\"}},"
+    "{\"fullUrl\":\"urn:uuid:c2\",\"resource\":{\"resourceType\":\"Condition\",\"id\":\"c2\","
+    "\"subject\":{\"reference\":\"urn:uuid:p1\"},\"encounter\":{\"reference\":\"urn:uuid:e1\"}},"
+    "\"request\":{\"method\":\"PUT\",\"url\":\"Condition/c2\"}}]}";
+
+/* The reference at resource.<field>[.reference] of the entry with the given id in part, or NULL. */
+static const char *ref_in(const cJSON *part, const char *id, const char *field)
+{
+    const cJSON *e, *v;
+
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(part, "entry")) {
+        const cJSON *res = cJSON_GetObjectItemCaseSensitive(e, "resource");
+
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(res, "id")->valuestring, id))
+            continue;
+        v = cJSON_GetObjectItemCaseSensitive(res, field);
+        v = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, 0) : v;
+        if (!strcmp(field, "diagnosis"))
+            v = cJSON_GetObjectItemCaseSensitive(v, "condition");
+        return cJSON_GetObjectItemCaseSensitive(v, "reference")->valuestring;
+    }
+    return NULL;
+}
+
+/* Every urn:uuid reference under node names a fullUrl of the part. */
+static int urns_resolve(const cJSON *part, const cJSON *node)
+{
+    const cJSON *child, *ref = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, "reference") : NULL;
+
+    if (cJSON_IsString(ref) && !strncmp(ref->valuestring, "urn:uuid:", 9)) {
+        int found = 0;
+        const cJSON *e;
+
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(part, "entry"))
+            found |= !strcmp(cJSON_GetObjectItemCaseSensitive(e, "fullUrl")->valuestring, ref->valuestring);
+        if (!found)
+            return 0;
+    }
+    cJSON_ArrayForEach(child, node)
+        if ((cJSON_IsObject(child) || cJSON_IsArray(child)) && !urns_resolve(part, child))
+            return 0;
+    return 1;
+}
+
+static void test_split(void **state)
+{
+    cJSON *b = cJSON_Parse(split_json), **parts = NULL;
+    struct error err = { 0 };
+    size_t n = 0, i, total = 0;
+
+    (void)state;
+    assert_non_null(b);
+    /* no caps: one part, references untouched */
+    assert_int_equal(bundle_split(b, 0, 0, &parts, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(parts[0], "entry")), 6);
+    assert_string_equal(ref_in(parts[0], "x1", "encounter"), "urn:uuid:e1");
+    split_free(&parts, n);
+    assert_null(parts);
+    /* 3 entries: Patient + Coverage | Encounter + Conditions | Procedure (referenced entries first) */
+    assert_int_equal(bundle_split(b, 3, 0, &parts, &n, &err), 0);
+    assert_int_equal(n, 3);
+    for (i = 0; i < n; i++) {
+        total += (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(parts[i], "entry"));
+        assert_true(urns_resolve(parts[i], parts[i]));
+        assert_string_equal(cJSON_GetObjectItemCaseSensitive(parts[i], "type")->valuestring, "transaction");
+    }
+    assert_int_equal(total, 6);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(parts[0], "entry")), 2); /* Patient, Coverage */
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(parts[1], "entry")), 3);
+    assert_null(ref_in(parts[1], "p1", "subject"));
+    assert_string_equal(ref_in(parts[1], "e1", "subject"), "Patient/p1");
+    assert_string_equal(ref_in(parts[1], "e1", "diagnosis"), "urn:uuid:c1");   /* same part: stays */
+    assert_string_equal(ref_in(parts[1], "c1", "encounter"), "urn:uuid:e1");
+    assert_string_equal(ref_in(parts[2], "x1", "encounter"), "Encounter/e1");
+    assert_string_equal(ref_in(parts[2], "x1", "reasonReference"), "Condition/c1");
+    assert_string_equal(ref_in(parts[0], "v1", "beneficiary"), "urn:uuid:p1");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(parts[2], "entry")), 1);
+    split_free(&parts, n);
+    /* the Encounter-Condition cycle (3 entries) cannot go under a cap of 2 */
+    assert_int_equal(bundle_split(b, 2, 0, &parts, &n, &err), -1);
+    assert_non_null(strstr(err.msg, "reference one another"));
+    assert_null(parts);
+    /* a byte cap: each part fits */
+    memset(&err, 0, sizeof err);
+    assert_int_equal(bundle_split(b, 0, 1100, &parts, &n, &err), 0);
+    assert_true(n >= 2);
+    for (i = 0; i < n; i++) {
+        char *text = cJSON_PrintUnformatted(parts[i]);
+
+        assert_true(strlen(text) <= 1100);
+        free(text);
+    }
+    split_free(&parts, n);
+    cJSON_Delete(b);
+}
+
+/* gzip_compress writes a gzip member (magic 1f 8b) that inflates back to the input. */
+static void test_gzip(void **state)
+{
+    char in[20000], back[20000], *gz = NULL;
+    size_t i, gzlen = 0;
+    struct error err = { 0 };
+    z_stream z = { 0 };
+
+    (void)state;
+    for (i = 0; i < sizeof in; i++)
+        in[i] = "{\"resourceType\":\"Patient\"}"[i % 27];
+    assert_int_equal(gzip_compress(in, sizeof in, &gz, &gzlen, &err), 0);
+    assert_true(gzlen > 18 && gzlen < sizeof in / 10);
+    assert_int_equal((unsigned char)gz[0], 0x1f);
+    assert_int_equal((unsigned char)gz[1], 0x8b);
+    assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+    z.next_in = (Bytef *)gz;
+    z.avail_in = (uInt)gzlen;
+    z.next_out = (Bytef *)back;
+    z.avail_out = sizeof back;
+    assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+    assert_int_equal(z.total_out, sizeof in);
+    assert_memory_equal(back, in, sizeof in);
+    inflateEnd(&z);
+    free(gz);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_reply_errors),    cmocka_unit_test(test_capability),
         cmocka_unit_test(test_to_batch),        cmocka_unit_test(test_to_conditional),
         cmocka_unit_test(test_journal_resume),  cmocka_unit_test(test_scrub),
+        cmocka_unit_test(test_split),           cmocka_unit_test(test_gzip),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -302,6 +302,81 @@ static void test_limits(void **state)
     expect_error("{\"source\": \"x\", \"cards\": [], \"a\\nb\": 1}", "a?b: unknown field");
 }
 
+/* icd9_procedure_codes: optional, stored dotted after two digits, hostile forms refused with their path. */
+static void test_icd9_procedure_hints(void **state)
+{
+    static const char text[] =
+        "{\"source\": \"x\", \"cards\": ["
+        "{\"icd9\": \"*\", \"name\": \"generic\", \"complications\": \"c\", \"treatments\": \"t\","
+        " \"complication_codes\": [], \"procedure_codes\": [],"
+        " \"icd9_procedure_codes\": [{\"code\": \"9671\", \"display\": \"vent\", \"weight\": 0.4},"
+        "                            {\"code\": \"3.91\", \"weight\": 1}, {\"code\": \"38.93\", \"weight\": 0.5}]},"
+        "{\"icd9\": \"428.0\", \"name\": \"HF\", \"complications\": \"c\", \"treatments\": \"t\","
+        " \"complication_codes\": [], \"procedure_codes\": []}]}";
+    static const char *const bad[] = { "96.71 x", "96..71", "967.1", "V58.6", "", "96.711", "-9671" };
+    const struct kb_card *g, *hf;
+    struct error err;
+    struct buf b;
+    struct kb *kb = parse_str(text, &err);
+    size_t i;
+
+    (void)state;
+    if (!kb)
+        fail_msg("%s", err.msg);
+    g = kb_generic(kb);
+    hf = kb_find(kb, "428.0");
+    assert_non_null(g);
+    assert_non_null(hf);
+    assert_int_equal(g->nicd9_procedure_hints, 3);
+    assert_string_equal(g->icd9_procedure_hints[0].code, "96.71");
+    assert_string_equal(g->icd9_procedure_hints[0].display, "vent");
+    assert_string_equal(g->icd9_procedure_hints[1].code, "03.91");
+    assert_null(g->icd9_procedure_hints[1].display);
+    assert_string_equal(g->icd9_procedure_hints[2].code, "38.93");
+    assert_true(g->icd9_procedure_hints[2].weight == 0.5);
+    assert_int_equal(hf->nicd9_procedure_hints, 0);
+    assert_null(hf->icd9_procedure_hints);
+    kb_free(&kb);
+    buf_init(&b, 0);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        buf_reset(&b);
+        assert_int_equal(buf_printf(&b, "{\"source\": \"x\", \"cards\": [{\"icd9\": \"428.0\", \"name\": \"n\","
+                                        " \"complications\": \"c\", \"treatments\": \"t\", \"complication_codes\": [],"
+                                        " \"procedure_codes\": [], \"icd9_procedure_codes\": [{\"code\": \"%s\","
+                                        " \"weight\": 1}]}]}", bad[i]), 0);
+        expect_error(buf_str(&b), bad[i][0] ? "cards[0].icd9_procedure_codes[0].code: '" : "code: must not be empty");
+    }
+    buf_free(&b);
+    expect_error("{\"source\": \"x\", \"cards\": [{\"icd9\": \"428.0\", \"name\": \"n\", \"complications\": \"c\","
+                 " \"treatments\": \"t\", \"complication_codes\": [], \"procedure_codes\": [],"
+                 " \"icd9_procedure_codes\": {}}]}",
+                 "cards[0].icd9_procedure_codes: must be an array");
+}
+
+/* The shipped generic card has ICD-9-CM procedure hints (the builtin backend's fallback), all dotted. */
+static void test_shipped_icd9_procedure_hints(void **state)
+{
+    struct kb *kb = load_shipped();
+    const struct kb_card *g = kb_generic(kb), *c;
+    size_t i, j, with = 0;
+
+    (void)state;
+    assert_non_null(g);
+    assert_true(g->nicd9_procedure_hints >= 3);
+    for (i = 0; i < kb->ncards; i++) {
+        c = &kb->cards[i];
+        with += c->nicd9_procedure_hints > 0;
+        for (j = 0; j < c->nicd9_procedure_hints; j++) {
+            const char *code = c->icd9_procedure_hints[j].code;
+
+            assert_true(strlen(code) >= 4 && strlen(code) <= 5 && code[2] == '.');
+            assert_true(c->icd9_procedure_hints[j].weight > 0.0 && c->icd9_procedure_hints[j].weight <= 1.0);
+        }
+    }
+    assert_true(with >= 21); /* the generic card and the 20 most frequent diagnoses of the prior */
+    kb_free(&kb);
+}
+
 static void test_length_bounded_parse(void **state)
 {
     size_t len = sizeof INLINE_KB - 1;
@@ -346,6 +421,8 @@ int main(void)
         cmocka_unit_test(test_display_precedence),
         cmocka_unit_test(test_bad_samples),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_icd9_procedure_hints),
+        cmocka_unit_test(test_shipped_icd9_procedure_hints),
         cmocka_unit_test(test_length_bounded_parse),
         cmocka_unit_test(test_load_missing_file),
     };

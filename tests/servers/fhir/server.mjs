@@ -5,8 +5,14 @@
 // /metadata CapabilityStatement, HAPI-style replies (201 Created, Location .../_history/N, ETag),
 // auth (--bearer / --basic), a per-request entry cap, and fault injection the tests control.
 //
-// Usage: node server.mjs [--port N] [--bearer TOKEN] [--basic user:pass] [--max-entries N]
-//                        [--fault KIND:COUNT[:ARG]]... [--log FILE]
+// Usage: node server.mjs [--port N] [--bearer TOKEN] [--basic user:pass] [--max-entries N] [--max-bytes N]
+//                        [--fault KIND:COUNT[:ARG]]... [--log FILE] [--require-header 'Name: value']...
+//                        [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
+//                        [--smart-jwks FILE --smart-client-id ID [--smart-token-ttl S]]
+// --smart-jwks turns on SMART Backend Services: GET /.well-known/smart-configuration, POST /auth/token
+// (client_credentials with a private_key_jwt assertion, RS384 or ES384, verified with node:crypto against the
+// JWKS), and every FHIR request then needs a Bearer token it issued that has not expired.
+// --tls-cert/--tls-key serve HTTPS; --tls-client-ca also requires a client certificate signed by that CA (mTLS).
 // Prints the bound port on the first line of stdout, then serves on 127.0.0.1 until killed.
 // Test-only control endpoints (never FHIR paths): GET /__test/stats, POST /__test/fault,
 // POST /__test/reset. Fault kinds (each hits the next COUNT POST/PUT requests):
@@ -15,8 +21,10 @@
 //   reset-after    processed and committed, then the connection is reset mid-body
 //   entry-fail     a transaction-response whose last entry failed with 500 (nothing committed)
 import http from 'node:http';
+import https from 'node:https';
 import fs from 'node:fs';
 import path from 'node:path';
+import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import { indexSearchParameterBundle, indexStructureDefinitionBundle, validateResource, OperationOutcomeError,
   badRequest } from '@medplum/core';
@@ -30,16 +38,31 @@ indexStructureDefinitionBundle(readDef('profiles-resources.json'));
 indexSearchParameterBundle(readDef('search-parameters.json'));
 
 // ---- options ----
-const opts = { port: 0, bearer: null, basic: null, maxEntries: 1000, faults: [], log: null };
+const opts = { port: 0, bearer: null, basic: null, maxEntries: 1000, maxBytes: 0, faults: [], log: null, headers: [],
+  tlsCert: null, tlsKey: null, tlsClientCa: null, smartJwks: null, smartClientId: null, smartTtl: 300 };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i], v = process.argv[i + 1];
   if (a === '--port') { opts.port = Number(v); i++; }
   else if (a === '--bearer') { opts.bearer = v; i++; }
   else if (a === '--basic') { opts.basic = v; i++; }
   else if (a === '--max-entries') { opts.maxEntries = Number(v); i++; }
+  else if (a === '--max-bytes') { opts.maxBytes = Number(v); i++; }
   else if (a === '--fault') { opts.faults.push(parseFault(v)); i++; }
   else if (a === '--log') { opts.log = v; i++; }
+  else if (a === '--require-header') { opts.headers.push(parseHeader(v)); i++; }
+  else if (a === '--tls-cert') { opts.tlsCert = v; i++; }
+  else if (a === '--smart-jwks') { opts.smartJwks = JSON.parse(fs.readFileSync(v, 'utf8')); i++; }
+  else if (a === '--smart-client-id') { opts.smartClientId = v; i++; }
+  else if (a === '--smart-token-ttl') { opts.smartTtl = Number(v); i++; }
+  else if (a === '--tls-key') { opts.tlsKey = v; i++; }
+  else if (a === '--tls-client-ca') { opts.tlsClientCa = v; i++; }
   else { console.error(`server.mjs: unknown option ${a}`); process.exit(2); }
+}
+
+function parseHeader(line) {
+  const i = String(line).indexOf(':');
+  if (i <= 0) throw new Error(`--require-header wants 'Name: value', not ${line}`);
+  return { name: line.slice(0, i).trim().toLowerCase(), value: line.slice(i + 1).trim() };
 }
 
 function parseFault(spec) {
@@ -122,10 +145,10 @@ function walkRefs(node, where, fn) {
 
 const repo = new StrictRepository();
 const router = new FhirRouter();
-const stats = { requests: 0, posts: 0, faultsServed: 0, byStatus: {} };
+const stats = { requests: 0, posts: 0, faultsServed: 0, byStatus: {}, tokensIssued: 0, tokensRefused: 0, lastTokenError: null };
 
 // ---- replies ----
-const reasons = { 200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized',
+const reasons = { 200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 413: 'Content Too Large',
   404: 'Not Found', 409: 'Conflict', 412: 'Precondition Failed', 422: 'Unprocessable Entity', 429: 'Too Many Requests',
   500: 'Internal Server Error', 503: 'Service Unavailable' };
 const statusLine = (code) => `${code} ${reasons[code] ?? ''}`.trim();
@@ -245,11 +268,69 @@ async function applyFault(f, res) {
 }
 
 // ---- HTTP ----
+// ---- SMART Backend Services ----
+const tokens = new Map(); // access token -> expiry (ms since epoch)
+const seenJti = new Set();
+const b64url = (s) => Buffer.from(s, 'base64url');
+
+function tokenUrl(req) { return `${opts.tlsCert ? 'https' : 'http'}://${req.headers.host}/auth/token`; }
+
+function smartConfiguration(req) {
+  return { token_endpoint: tokenUrl(req), grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: ['private_key_jwt'],
+    token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384'], scopes_supported: ['system/*.write', 'system/*.read'],
+    capabilities: ['client-confidential-asymmetric'] };
+}
+
+// Verifies a client assertion; returns null when good, else the reason.
+function checkAssertion(req, jwt) {
+  const parts = String(jwt ?? '').split('.');
+  if (parts.length !== 3) return 'client_assertion is not a JWT';
+  let header, claims;
+  try { header = JSON.parse(b64url(parts[0])); claims = JSON.parse(b64url(parts[1])); } catch { return 'JWT is not JSON'; }
+  if (header.typ !== 'JWT') return 'typ is not JWT';
+  if (!['RS384', 'ES384'].includes(header.alg)) return `alg ${header.alg} not accepted`;
+  const jwk = (opts.smartJwks.keys ?? []).find((k) => k.kid === header.kid);
+  if (!jwk) return `no key with kid ${header.kid}`;
+  const key = crypto.createPublicKey({ key: jwk, format: 'jwk' });
+  const es = header.alg === 'ES384';
+  if ((es && key.asymmetricKeyType !== 'ec') || (!es && key.asymmetricKeyType !== 'rsa')) return 'alg does not match the key';
+  const good = crypto.verify('sha384', Buffer.from(`${parts[0]}.${parts[1]}`), es ? { key, dsaEncoding: 'ieee-p1363' } : key, b64url(parts[2]));
+  if (!good) return 'signature does not verify';
+  const now = Math.floor(Date.now() / 1000);
+  if (claims.iss !== opts.smartClientId || claims.sub !== opts.smartClientId) return 'iss/sub is not the client id';
+  if (claims.aud !== tokenUrl(req)) return `aud ${claims.aud} is not this token endpoint`;
+  if (typeof claims.exp !== 'number' || claims.exp < now || claims.exp > now + 300 + 5) return 'exp missing, past, or more than 5 minutes ahead';
+  if (typeof claims.jti !== 'string' || !claims.jti || seenJti.has(claims.jti)) return 'jti missing or reused';
+  seenJti.add(claims.jti);
+  return null;
+}
+
+function issueToken(req, res, raw) {
+  const form = new URLSearchParams(raw.toString('utf8'));
+  let why = null;
+  if (form.get('grant_type') !== 'client_credentials') why = 'grant_type is not client_credentials';
+  else if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') why = 'wrong client_assertion_type';
+  else why = checkAssertion(req, form.get('client_assertion'));
+  if (why) {
+    stats.tokensRefused++; stats.lastTokenError = why;
+    return send(res, 401, { error: 'invalid_client', error_description: why });
+  }
+  const token = crypto.randomBytes(24).toString('hex');
+  tokens.set(token, Date.now() + opts.smartTtl * 1000);
+  stats.tokensIssued++;
+  return send(res, 200, { access_token: token, token_type: 'bearer', expires_in: opts.smartTtl, scope: form.get('scope') ?? '' });
+}
+
 function authorised(req) {
   const h = req.headers.authorization ?? '';
+  if (opts.smartJwks) {
+    const exp = tokens.get(h.replace(/^Bearer /, ''));
+    if (!h.startsWith('Bearer ') || !exp || exp < Date.now()) return false;
+  }
   if (opts.bearer && h !== `Bearer ${opts.bearer}`) return false;
   if (opts.basic && h !== `Basic ${Buffer.from(opts.basic).toString('base64')}`) return false;
-  return true;
+  return opts.headers.every((x) => req.headers[x.name] === x.value);
 }
 
 function readBody(req) {
@@ -273,7 +354,8 @@ async function control(req, res, url, body) {
     const counts = {}; let updatedTwice = 0;
     for (const [type, m] of repo.resources) counts[type] = m.size;
     for (const m of repo.history.values()) for (const h of m.values()) if (h.length > 1) updatedTwice++;
-    return send(res, 200, { ...stats, counts, updatedTwice, faultsLeft: opts.faults.reduce((s, f) => s + f.left, 0) });
+    return send(res, 200, { ...stats, counts, updatedTwice, faultsLeft: opts.faults.reduce((s, f) => s + f.left, 0),
+      issuedTokens: [...tokens.keys()] });
   }
   if (url.pathname === '/__test/fault' && req.method === 'POST') {
     opts.faults = (body?.faults ?? []).map(parseFault);
@@ -292,17 +374,23 @@ function serialised(fn) { const p = queue.then(fn, fn); queue = p.catch(() => {}
 
 async function handle(req, res) {
   const url = new URL(req.url, 'http://127.0.0.1');
-  let body;
+  let body, raw;
   try {
-    body = parseJson(await readBody(req), req.headers['content-encoding']);
+    raw = await readBody(req);
+    if (opts.smartJwks && url.pathname === '/auth/token' && req.method === 'POST') return issueToken(req, res, raw);
+    if (opts.smartJwks && url.pathname === '/.well-known/smart-configuration') return send(res, 200, smartConfiguration(req));
+    if (opts.maxBytes && raw.length > opts.maxBytes && !url.pathname.startsWith('/__test/'))
+      return send(res, 413, outcome('too-costly', `request body has ${raw.length} bytes; this server accepts at most ${opts.maxBytes}`));
+    body = parseJson(raw, req.headers['content-encoding']);
   } catch (e) {
     return send(res, 400, outcome('structure', `request body is not JSON: ${e.message}`));
   }
   if (url.pathname.startsWith('/__test/')) return control(req, res, url, body);
   stats.requests++;
   if (opts.log) fs.appendFileSync(opts.log, JSON.stringify({ method: req.method, path: url.pathname, type: body?.type,
-    entries: body?.entry?.length, auth: req.headers.authorization ? 'present' : 'absent', encoding: req.headers['content-encoding'] ?? null,
-    protocol: req.httpVersion }) + '\n');
+    entries: body?.entry?.length, bytes: raw.length, auth: req.headers.authorization ? 'present' : 'absent', encoding: req.headers['content-encoding'] ?? null,
+    protocol: req.httpVersion, tls: Boolean(req.socket.encrypted),
+    clientCert: req.socket.getPeerCertificate?.()?.subject?.CN ?? null }) + '\n');
   if (!authorised(req)) return send(res, 401, outcome('login', 'authentication required'), { 'WWW-Authenticate': 'Bearer' });
   if (url.pathname === '/metadata' && req.method === 'GET') return send(res, 200, capability());
   const fault = takeFault(req.method);
@@ -346,9 +434,14 @@ function sendEntryFail(res, bundle) {
   send(res, 200, { resourceType: 'Bundle', type: `${bundle.type}-response`, entry });
 }
 
-const server = http.createServer((req, res) => {
+const onRequest = (req, res) => {
   handle(req, res).catch((e) => { try { send(res, 500, outcome('exception', String(e?.stack ?? e))); } catch { /* closed */ } });
+};
+const tlsOptions = () => ({
+  cert: fs.readFileSync(opts.tlsCert), key: fs.readFileSync(opts.tlsKey),
+  ...(opts.tlsClientCa ? { ca: fs.readFileSync(opts.tlsClientCa), requestCert: true, rejectUnauthorized: true } : {}),
 });
+const server = opts.tlsCert ? https.createServer(tlsOptions(), onRequest) : http.createServer(onRequest);
 server.keepAliveTimeout = 30000;
 server.listen(opts.port, '127.0.0.1', () => { process.stdout.write(`${server.address().port}\n`); });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
