@@ -78,9 +78,11 @@ install: all
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libllmsyn.a
 	install -m 644 include/llmsyn/*.h $(DESTDIR)$(PREFIX)/include/llmsyn/
 	install -m 644 prompts/*.prompt prompts/system.txt $(DESTDIR)$(DATADIR)/prompts/
-	install -m 644 mappings/*.json $(DESTDIR)$(DATADIR)/mappings/
+	install -m 644 mappings/*.json mappings/*.tsv $(DESTDIR)$(DATADIR)/mappings/
 	install -d $(DESTDIR)$(DATADIR)/mappings/codes
 	install -m 644 mappings/codes/*.tsv $(DESTDIR)$(DATADIR)/mappings/codes/
+	install -d $(DESTDIR)$(DATADIR)/tools
+	install -m 755 tools/utility.py $(DESTDIR)$(DATADIR)/tools/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/llmsyn-fhir $(DESTDIR)$(PREFIX)/lib/libllmsyn.a

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "extract/extract.h"
+#include "util/datadir.h"
 
 /* ---- data folder: prompts/ and mappings/ ---- */
 
@@ -17,42 +18,6 @@ static int path_join(char *out, size_t n, const char *a, const char *b)
     int len = snprintf(out, n, "%s%s", a, b);
 
     return len < 0 || (size_t)len >= n ? -1 : 0;
-}
-
-static int dir_has_prompts(const char *dir)
-{
-    char path[PATH_MAX];
-
-    return path_join(path, sizeof path, dir, "/prompts/demographics.prompt") == 0 && access(path, R_OK) == 0;
-}
-
-/* --data-dir, $LLMSYN_DATA_DIR, the source tree around the binary, then the install prefix. */
-static void find_data_dir(const struct llmsyn_options *opts, char *out, size_t n)
-{
-    const char *env = getenv("LLMSYN_DATA_DIR");
-    char exe[PATH_MAX];
-    ssize_t len;
-    char *slash;
-
-    if (opts->data_dir) {
-        snprintf(out, n, "%s", opts->data_dir);
-        return;
-    }
-    if (env && *env) {
-        snprintf(out, n, "%s", env);
-        return;
-    }
-    len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len > 0) {
-        exe[len] = '\0';
-        slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            if (path_join(out, n, exe, "/..") == 0 && dir_has_prompts(out))
-                return;
-        }
-    }
-    snprintf(out, n, "%s", LLMSYN_DATADIR);
 }
 
 /* ---- steps ---- */
@@ -147,7 +112,8 @@ int pipeline_load(struct pipeline *pl, const struct llmsyn_options *opts, struct
 
     memset(pl, 0, sizeof *pl);
     pl->opts = opts;
-    find_data_dir(opts, data, sizeof data);
+    if (find_data_dir(opts->data_dir, data, sizeof data) != 0)
+        return error_set(err, LLMSYN_E_USAGE, "data folder path is too long"), -1;
     if (path_join(prior, sizeof prior, data, "/mappings/prior.json") < 0 ||
         path_join(kb, sizeof kb, data, "/mappings/knowledge.json") < 0 ||
         path_join(mappings, sizeof mappings, data, "/mappings") < 0 ||

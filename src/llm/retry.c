@@ -172,6 +172,7 @@ int llm_wire_init(struct llm_wire *w, const char *backend, const char *model, ch
             goto nomem;
     }
     llm_ratelimit_configure(o->rpm, o->tpm);
+    llm_failures_reset(); /* backends are made when a run starts: a new run starts with a clean count */
     if (!(w->http = http_client_new(err)))
         return -1;
     return 0;

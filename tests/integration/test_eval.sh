@@ -70,6 +70,43 @@ python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['privacy']
 [ ! -e "$TMP/rep-q/distributions.png" ] || fail "--no-plots made plots"
 ok "--quasi and --no-plots"
 
+# --- eval --utility: tools/utility.py driven by the CLI, figures merged into the report ------------------
+expect_exit 0 "$BIN" -n 300 --seed 1 --out "$TMP/u-nd" --format ndjson -q
+expect_exit 0 "$BIN" -n 300 --seed 1 --out "$TMP/u-csv" --format csv -q
+expect_exit 0 "$BIN" eval --real "$DEMO" --synthetic "$TMP/u-nd" --report "$TMP/rep-u" --utility --no-plots
+for f in records.csv utility.json utility.md; do [ -s "$TMP/rep-u/$f" ] || fail "--utility: no $f"; done
+python3 - "$TMP" <<'PY' || fail "--utility: report check failed"
+import csv, json, sys
+tmp = sys.argv[1]
+r = json.load(open(f"{tmp}/rep-u/report.json"))
+u = r["utility"]
+assert u == json.load(open(f"{tmp}/rep-u/utility.json")), "report.json utility differs from utility.json"
+assert u["n_synthetic"] == 300 and u["n_real"] == 129 and u["seeds"] == 5 and u["seed"] == 1, u
+for task in ("phenotype", "mortality"):
+    for setup in ("FS", "REAL", "DA"):
+        assert set(u["tasks"][task][setup]) == {"acc", "auroc", "f1"}, (task, setup)
+        assert u["tasks"][task][setup]["acc"]["runs"] == 5
+assert r["inputs"]["synthetic_rows"] == 300 and "fidelity" in r and "privacy" in r
+md = open(f"{tmp}/rep-u/report.md").read()
+assert "\n## Utility" in md and "\n### mortality" in md and "| DA |" in md, "report.md lacks the utility section"
+# the records.csv written from the NDJSON table holds what the run's own records.csv holds
+norm = lambda s: ";".join(c.replace(".", "").strip().upper() for c in s.split(";") if c.strip())
+def rows(p):
+    fold = lambda c, v: "" if c == "LANGUAGE" and v == "UNKNOWN" else v  # the table's fold (eval/table.h)
+    return [tuple([fold(c, x[c]) for c in ("GENDER", "INSURANCE", "LANGUAGE", "MARITAL_STATUS", "ETHNICITY",
+                                  "HOSPITAL_EXPIRE_FLAG")] + [norm(x[c]) for c in ("ICD9_CODE",
+                                  "COMPLICATION_CODES", "CPT_CD")]) for x in csv.DictReader(open(p))]
+a, b = rows(f"{tmp}/rep-u/records.csv"), rows(f"{tmp}/u-csv/records.csv")
+assert len(a) == 300 and a == b, [x for x in zip(a, b) if x[0] != x[1]][:2]
+print("utility merged; records.csv from NDJSON matches the run's CSV")
+PY
+ok "eval --utility: utility.json merged into report.json and report.md, records.csv written from NDJSON"
+mkdir -p "$TMP/nodata"
+expect_exit 3 "$BIN" eval --real "$DEMO" --synthetic "$TMP/u-csv" --report "$TMP/rep-u2" --utility --no-plots \
+    --data-dir "$TMP/nodata"
+expect_stderr "no tools/utility.py in data folder"
+ok "eval --utility without tools/utility.py exits 3"
+
 # --- usage and input errors ----------------------------------------------------------------------------
 expect_exit 2 "$BIN" eval --real "$DEMO" --synthetic "$TMP/out-csv" --report "$TMP/r2" --quasi ETHNICITY,BOGUS
 expect_stderr "unknown column 'BOGUS'"

@@ -121,4 +121,34 @@ assert disp["38.93"] == "Venous catheterization, not elsewhere classified", disp
 PY
 ok "openai --procedure-codes icd9: invented code repaired, unknown code dropped with its reason"
 
+# tools/check-knowledge.py validates the cards' icd9_procedure_codes against CMS v32 (volume 3).
+DATA="$ROOT/../shared/data"
+expect_exit 0 python3 "$ROOT/tools/check-knowledge.py" "$DATA"
+python3 - "$ROOT/mappings/knowledge.json" "$TMP" <<'PY' || fail "making broken knowledge copies"
+import json, sys
+src, out = sys.argv[1], sys.argv[2]
+def variant(name, change):
+    doc = json.load(open(src, encoding="utf-8"))
+    change(doc["cards"])
+    json.dump(doc, open("%s/%s.json" % (out, name), "w", encoding="utf-8"))
+def card(cards, code):
+    return [c for c in cards if c["icd9"] == code][0]
+variant("px-invented", lambda cards: card(cards, "518.81")["icd9_procedure_codes"][0].update(code="96.73"))
+variant("px-undotted", lambda cards: card(cards, "428.0")["icd9_procedure_codes"][0].update(code="8872"))
+variant("px-generic", lambda cards: card(cards, "*").pop("icd9_procedure_codes"))
+variant("px-few", lambda cards: card(cards, "486").update(icd9_procedure_codes=[]))
+PY
+check_bad() {
+    expect_exit 1 python3 "$ROOT/tools/check-knowledge.py" "$DATA" --knowledge "$TMP/$1.json"
+    grep -qF -- "$2" "$TMP/stderr" || { cat "$TMP/stderr" >&2; fail "$1: stderr lacks '$2'"; }
+}
+check_bad px-invented "icd9_procedure_codes[0].code: 96.73 is not a billable code in CMS32_DESC_LONG_SG.txt"
+check_bad px-undotted "8872 is not an icd-9-cm procedure code with its dot after two digits"
+check_bad px-generic "(*).icd9_procedure_codes: missing"
+check_bad px-few "icd9_procedure_codes: has 0 entries, want 3-8"
+# The builtin backend refuses a knowledge base whose generic card has no ICD-9-CM procedure hints.
+expect_exit 3 "$BIN" --out "$TMP/nogeneric" -n 2 --procedure-codes icd9 --mode prior --knowledge "$TMP/px-generic.json" -q
+expect_stderr "the generic '*' card has no icd9_procedure_codes"
+ok "check-knowledge.py refuses invented, undotted and missing ICD-9-CM procedure hints; builtin needs the generic list"
+
 echo "test_procedure_codes: $checks checks passed"

@@ -29,6 +29,8 @@ static const char *display_cb(void *user, const char *system, const char *code)
         return "Hypertensive chronic kidney disease, unspecified, with chronic kidney disease stage V";
     if (!strcmp(system, FHIR_SYSTEM_ICD9) && !strcmp(code, "428.0"))
         return "   "; /* blank displays must be ignored */
+    if (!strcmp(system, FHIR_SYSTEM_ICD9) && !strcmp(code, "96.71"))
+        return "Continuous invasive mechanical ventilation for less than 96 consecutive hours";
     return NULL;
 }
 
@@ -627,6 +629,60 @@ static void test_conditions_and_procedures(void **state)
     record_free(&r);
 }
 
+/* --procedure-codes icd9: ICD9_PROC_CODE values become Procedures in the ICD-9-CM system, dot after 2 digits. */
+static void test_icd9_procedures(void **state)
+{
+    static const char *const values[] = { "9671", " 38.93 ", "96..71", "96.71 x", "3.91" };
+    struct record base, r;
+    const cJSON *code;
+    cJSON *b;
+    char id[37];
+    size_t i;
+
+    (void)state;
+    base_record(&base, 4);
+    copy_without(&base, F_CPT, &r);
+    for (i = 0; i < sizeof values / sizeof values[0]; i++)
+        add(&r, F_ICD9_PROC, values[i]);
+    b = map_ok(&r, 9);
+    assert_int_equal(count_type(b, "Procedure"), 5);
+    code = first_coding(cJSON_GetObjectItem(resource_of(b, "Procedure", 0), "code"));
+    assert_string_equal(str_at(code, "system"), FHIR_SYSTEM_ICD9);
+    assert_string_equal(str_at(code, "code"), "96.71");
+    assert_string_equal(str_at(code, "display"),
+                        "Continuous invasive mechanical ventilation for less than 96 consecutive hours");
+    code = first_coding(cJSON_GetObjectItem(resource_of(b, "Procedure", 1), "code"));
+    assert_string_equal(str_at(code, "code"), "38.93");
+    assert_null(cJSON_GetObjectItem(code, "display"));
+    for (i = 2; i < 4; i++) { /* not a code: text only */
+        const cJSON *c = cJSON_GetObjectItem(resource_of(b, "Procedure", (int)i), "code");
+
+        assert_null(cJSON_GetObjectItem(c, "coding"));
+        assert_string_equal(str_at(c, "text"), values[i]);
+    }
+    assert_string_equal(code_at(resource_of(b, "Procedure", 4), "code"), "03.91");
+    fhir_resource_id(9, 4, "Procedure", 0, id);
+    assert_string_equal(str_at(resource_of(b, "Procedure", 0), "id"), id);
+    assert_no_empty_strings(b);
+    check_ok(b);
+    cJSON_Delete(b);
+
+    /* both kinds in one record: CPT first, ICD-9-CM numbered on, ids distinct */
+    add(&base, F_ICD9_PROC, "39.95");
+    b = map_ok(&base, 9);
+    assert_int_equal(count_type(b, "Procedure"), 3);
+    assert_string_equal(code_at(resource_of(b, "Procedure", 0), "code"), "99223");
+    code = first_coding(cJSON_GetObjectItem(resource_of(b, "Procedure", 2), "code"));
+    assert_string_equal(str_at(code, "system"), FHIR_SYSTEM_ICD9);
+    assert_string_equal(str_at(code, "code"), "39.95");
+    fhir_resource_id(9, 4, "Procedure", 2, id);
+    assert_string_equal(str_at(resource_of(b, "Procedure", 2), "id"), id);
+    check_ok(b);
+    cJSON_Delete(b);
+    record_free(&base);
+    record_free(&r);
+}
+
 static void test_time_zone_normalised(void **state)
 {
     struct record r;
@@ -980,6 +1036,7 @@ int main(void)
         cmocka_unit_test(test_terminology_tables),
         cmocka_unit_test(test_deceased),
         cmocka_unit_test(test_conditions_and_procedures),
+        cmocka_unit_test(test_icd9_procedures),
         cmocka_unit_test(test_time_zone_normalised),
         cmocka_unit_test(test_medication_requests),
         cmocka_unit_test(test_odd_values),

@@ -33,6 +33,7 @@ static const struct {
     { F_ICD9, { "577.0", "303.90", "276.51" } },
     { F_EXPIRE, { "0", NULL, NULL } },
     { F_CPT, { NULL, "74177", "43262" } },
+    { F_ICD9_PROC, { NULL, "54.91", "34.91" } },
     { F_PRESCRIPTION, { NULL, "MAIN | Hydromorphone | HYDR2I | 0.5 | mg | 1 | SYR | IV",
                         "BASE | NS | NS1000 | 1000 | ml | 1 | BAG | IV" } },
 };
