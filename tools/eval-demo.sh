@@ -68,7 +68,9 @@ demo_k = ["%d / %d" % (sum(1 for v in groups.values() if v < k), sum(v for v in 
 print(row("DCR mean", lambda r: f(r["privacy"]["dcr"]["mean"])))
 print(row("exact-match rate", lambda r: f(r["privacy"]["exact_match_rate"])))
 print(row("in-hospital mortality", lambda r: f(r["fidelity"]["mortality"]["synthetic"])))
-print(f"\nThe demo itself: in-hospital mortality {reps['base']['fidelity']['mortality']['real']:.3f}; "
+print(row("share of all ICD-9 codes that are the demo's top 15", lambda r: f(1 - r["fidelity"]["top15_other"]["synthetic"])))
+print(f"\nThe demo itself: in-hospital mortality {reps['base']['fidelity']['mortality']['real']:.3f}; top 15 "
+      f"{1 - reps['base']['fidelity']['top15_other']['real']:.3f} of its codes; "
       f"{len(groups)} (ETHNICITY, main diagnosis) groups, k = 7: {demo_k[0]}, k = 15: {demo_k[1]} "
       "violating groups / admissions.")
 PY
