@@ -210,6 +210,24 @@ static void rate_wait(double est)
         sleep_ms(wait);
 }
 
+/* When a reply says no requests or no tokens remain in the window (x-ratelimit-remaining-* or
+ * anthropic-ratelimit-*-remaining at 0), every worker waits until that window resets (capped). */
+static void rate_from_headers(const struct http_response *r)
+{
+    long wait = 0;
+
+    if ((r->rl_seen & HTTP_RL_REMAINING_REQUESTS) && r->rl_remaining_requests == 0 &&
+        (r->rl_seen & HTTP_RL_RESET_REQUESTS))
+        wait = r->rl_reset_requests_ms;
+    if ((r->rl_seen & HTTP_RL_REMAINING_TOKENS) && r->rl_remaining_tokens == 0 &&
+        (r->rl_seen & HTTP_RL_RESET_TOKENS) && r->rl_reset_tokens_ms > wait)
+        wait = r->rl_reset_tokens_ms;
+    if (wait > LLM_RETRY_AFTER_CAP_S * 1000L)
+        wait = LLM_RETRY_AFTER_CAP_S * 1000L;
+    if (wait > 0)
+        llm_ratelimit_pause(now_ms(), wait);
+}
+
 /* One attempt: POST and turn the reply into the answer. Returns 0, or -1 with err and *status. */
 static int attempt(struct llm_wire *w, const char *const *headers, const char *body, llm_reply_fn reply,
                    void *ctx, struct buf *answer, struct llm_usage *usage, long *status, struct error *err)
@@ -219,6 +237,7 @@ static int attempt(struct llm_wire *w, const char *const *headers, const char *b
     if (http_post_json(w->http, w->url, headers, body, strlen(body), w->timeout_ms, &w->resp, err) < 0)
         return -1;
     *status = w->resp.status;
+    rate_from_headers(&w->resp);
     return reply(ctx, &w->resp, answer, usage, err);
 }
 

@@ -18,7 +18,29 @@ struct http_response {
     long status;        /* HTTP status of the final response; 0 when none was received */
     long retry_after_s; /* Retry-After in seconds when the server sent one, else -1 */
     struct buf body;    /* owned; capped at HTTP_MAX_RESPONSE; free with http_response_free */
+    /* Rate-limit headers of the final response (OpenAI x-ratelimit-*, Anthropic anthropic-ratelimit-*
+     * requests/tokens remaining and reset). A field is valid only when its HTTP_RL_* bit is set in
+     * rl_seen (0 in a zeroed struct: nothing known). Filled by http_post_json only. */
+    unsigned rl_seen;
+    long rl_remaining_requests, rl_remaining_tokens; /* >= 0 */
+    long rl_reset_requests_ms, rl_reset_tokens_ms;   /* time until the window resets, 0..HTTP_RL_MAX_MS */
 };
+
+#define HTTP_RL_REMAINING_REQUESTS 1u
+#define HTTP_RL_REMAINING_TOKENS 2u
+#define HTTP_RL_RESET_REQUESTS 4u
+#define HTTP_RL_RESET_TOKENS 8u
+#define HTTP_RL_MAX_MS 86400000L /* reset times are clamped to one day */
+
+/* Parses a rate-limit reset duration: a sequence of <number>[.<fraction>]<unit> with units h, m, s,
+ * ms, us and ns ("1s", "6m0s", "120ms", "1h2m3.5s"), or a bare number of seconds. At most 64 bytes
+ * of s are read (n: length). Returns milliseconds (rounded up, clamped to HTTP_RL_MAX_MS), or -1 for
+ * anything else (empty, negative, unknown unit, too long). */
+long http_parse_duration_ms(const char *s, size_t n);
+
+/* Parses an RFC 3339 time ("2024-05-01T12:00:30Z", optional fraction, "Z" or +hh:mm / -hh:mm)
+ * of length n into milliseconds since the Unix epoch. Returns 0, or -1 when malformed. */
+int http_parse_rfc3339_ms(const char *s, size_t n, long long *epoch_ms);
 
 /* Initialises libcurl once per process (pthread_once); safe from any thread.
  * Returns 0, or -1 when libcurl could not be initialised. */
