@@ -93,6 +93,9 @@ struct llmsyn_callbacks {
     void (*progress)(void *user, uint64_t done, uint64_t total, uint64_t failed);
     void (*warning)(void *user, const char *message);
     void *user;
+    /* Optional (bundles format): called by llmsyn_generate's writer thread right after a record file is
+     * in place; name is relative to the output folder ("record-0000000042.json"). */
+    void (*record_written)(void *user, const char *name);
 };
 
 /* Summary of a finished run. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/upload_flags.h"
 
 enum {
     OPT_SEED = 256, OPT_FORMAT, OPT_MODE, OPT_PRIOR, OPT_KNOWLEDGE, OPT_PROMPTS, OPT_DATA_DIR, OPT_STEPS,
@@ -111,7 +112,14 @@ void usage_generate(void)
            "  Backends: openai (any OpenAI-compatible server: OpenAI, vLLM, llama.cpp, Ollama /v1), azure,\n"
            "  ollama (native /api/chat, default http://localhost:11434), anthropic (Messages API).\n"
            "  The API key is read from LLMSYN_API_KEY or OPENAI_API_KEY (azure also AZURE_OPENAI_API_KEY;\n"
-           "  anthropic ANTHROPIC_API_KEY first); it is never printed or written.\n\n"
+           "  anthropic ANTHROPIC_API_KEY first); it is never printed or written.\n"
+           "Posting to a FHIR server while generating (bundles format)\n"
+           "      --post URL         post each record's bundle to this FHIR R4 base as soon as it is written\n"
+           "                         (journal post-journal.ndjson in --out; '" CLI_NAME " post DIR' resumes)\n"
+           "      --post-concurrency N, --post-retries N, --post-timeout SECONDS  as post's --concurrency,\n"
+           "                         --retries, --timeout; and post's --bearer, --basic, -H, --cacert, --cert,\n"
+           "                         --key, --insecure, --bundle-type, --request, --no-preflight, --gzip,\n"
+           "                         --max-bundle-entries, --max-bundle-bytes, --smart-* (see 'post --help')\n\n"
            "Exit status: 0 ok, 2 usage, 3 bad input file, 4 model backend, 5 validation, 6 upload,\n"
            "7 cannot write output, 8 interrupted, 9 out of memory, 10 internal error.\n");
 }
@@ -305,6 +313,7 @@ static void on_signal(int sig)
 {
     (void)sig;
     llmsyn_request_stop();
+    upload_request_stop();
 }
 
 static void install_signals(void)
@@ -360,9 +369,96 @@ static void default_cache(struct llmsyn_options *o)
         o->cache_dir = dir;
 }
 
-static int report_outcome(llmsyn_status st, const struct llmsyn_options *o, const struct llmsyn_summary *sum,
-                          const char *err)
+/* --post: the server flags, the upload fed by the writer, the progress it shares. */
+struct gen_post {
+    struct progress prog;        /* first: the callbacks' user is the progress and this */
+    struct upload_args f;
+    int used;                    /* a server flag was given */
+    struct upload_feed *feed;    /* owned; NULL when not posting */
+    const char *out_dir;
+    uint64_t not_queued;         /* record files that could not be queued (out of memory) */
+    uint64_t posted, failed;     /* bundles, for the summary line */
+};
+
+/* The writer's callback: queues the record file just written. */
+static void on_record_written(void *user, const char *name)
 {
+    struct gen_post *gp = user;
+    char path[4200];
+
+    if (!gp->feed)
+        return;
+    snprintf(path, sizeof path, "%s/%s", gp->out_dir, name);
+    if (upload_feed_add(gp->feed, path) < 0)
+        gp->not_queued++;
+}
+
+static void on_upload_warning(void *user, const char *message)
+{
+    const struct progress *p = user;
+
+    if (!p->quiet) {
+        if (p->tty)
+            fputc('\n', stderr);
+        msg_warn("%s", message);
+    }
+}
+
+/* After the options: checks --post against the format and the other server flags. Returns 0 or -1. */
+static int check_post(struct gen_post *gp, const struct llmsyn_options *o)
+{
+    if (!gp->f.up.base_url) {
+        if (gp->used)
+            return msg_error("the FHIR server flags need --post URL (see '" CLI_NAME " --help')"), -1;
+        return 0;
+    }
+    if (o->format != LLMSYN_FORMAT_BUNDLES)
+        return msg_error("--post needs --format bundles: only bundles are written one file per record"), -1;
+    return upload_flags_finish(&gp->f);
+}
+
+/* Ends the upload after generation and prints its failures and summary. Returns its status. */
+static llmsyn_status finish_post(struct gen_post *gp, int quiet)
+{
+    struct upload_summary us = { 0 };
+    struct error err = { 0 };
+    llmsyn_status st;
+    const char *p;
+
+    if (!gp->feed)
+        return LLMSYN_OK;
+    st = upload_feed_finish(&gp->feed, &us, &err);
+    for (p = us.failures; !quiet && p && *p;) {
+        size_t n = strcspn(p, "\n");
+
+        msg_error("%.*s", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+    us.not_sent += gp->not_queued;
+    gp->posted = us.ok + us.skipped;
+    gp->failed = us.failed + us.not_sent;
+    if (!quiet)
+        msg_info("posted %llu of %llu bundles in %.2fs (HTTP/%d, %llu requests, %llu retries): %llu entries created, "
+                 "%llu updated; %llu already posted; %llu failed; %llu not sent",
+                 (unsigned long long)us.ok, (unsigned long long)us.total + gp->not_queued, us.seconds,
+                 us.http_version ? us.http_version : 1, (unsigned long long)us.requests,
+                 (unsigned long long)us.retries, (unsigned long long)us.created, (unsigned long long)us.updated,
+                 (unsigned long long)us.skipped, (unsigned long long)us.failed, (unsigned long long)us.not_sent);
+    if (st == LLMSYN_OK && gp->not_queued)
+        st = error_set(&err, LLMSYN_E_UPLOAD, "%llu bundles could not be queued (out of memory)",
+                       (unsigned long long)gp->not_queued);
+    if (st != LLMSYN_OK)
+        msg_error("posting to the FHIR server: %s; '" CLI_NAME " post %s --to URL' sends what is missing", err.msg,
+                  gp->out_dir);
+    upload_summary_free(&us);
+    return st;
+}
+
+static int report_outcome(llmsyn_status st, const struct llmsyn_options *o, const struct llmsyn_summary *sum,
+                          const char *err, const struct gen_post *gp)
+{
+    char posted[128] = "";
+
     if (st == LLMSYN_E_INTERRUPTED) {
         msg_error("%s; %llu records are complete in '%s' (see run-report.txt); to make the rest, "
                   "rerun the same command with --resume",
@@ -373,54 +469,85 @@ static int report_outcome(llmsyn_status st, const struct llmsyn_options *o, cons
         msg_error("%s", err[0] ? err : llmsyn_strerror(st));
         return st;
     }
-    msg_info("wrote %llu records to '%s' (%llu failed, %llu model calls, %llu re-asks) in %.2fs",
+    if (gp->f.up.base_url)
+        snprintf(posted, sizeof posted, "; posted %llu bundles, %llu not posted", (unsigned long long)gp->posted,
+                 (unsigned long long)gp->failed);
+    msg_info("wrote %llu records to '%s' (%llu failed, %llu model calls, %llu re-asks) in %.2fs%s",
              (unsigned long long)sum->records_ok, o->out_dir, (unsigned long long)sum->records_failed,
-             (unsigned long long)sum->model_calls, (unsigned long long)sum->reasks, sum->seconds);
+             (unsigned long long)sum->model_calls, (unsigned long long)sum->reasks, sum->seconds, posted);
     if (sum->records_failed)
         msg_warn("%llu records failed; their reasons are in '%s/run-report.txt'",
                  (unsigned long long)sum->records_failed, o->out_dir);
     return LLMSYN_OK;
 }
 
+/* Parses the command line into o and gp. Returns 0 to run, 1 after --help, or -1 on a usage error. */
+static int parse_generate(int argc, char **argv, struct llmsyn_options *o, struct gen_post *gp, int *quiet)
+{
+    struct option opts[sizeof long_options / sizeof long_options[0] + UPLOAD_FLAGS_OPTIONS + 1];
+    size_t n = sizeof long_options / sizeof long_options[0] - 1;
+    int c, rc;
+
+    memcpy(opts, long_options, sizeof long_options);
+    upload_flags_init(&gp->f, 1);
+    if (upload_flags_options(&gp->f, opts, &n, sizeof opts / sizeof opts[0]) < 0)
+        return msg_error("internal: option table too small"), -1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":n:o:j:qhH:", opts, NULL)) != -1) {
+        if (c == 'h')
+            return usage_generate(), 1;
+        if (c == '?' || c == ':') {
+            msg_error(c == '?' ? "unknown option '%s' (see '" CLI_NAME " --help')" : "option '%s' needs a value",
+                      argv[optind - 1]);
+            return -1;
+        }
+        if ((rc = upload_flags_apply(&gp->f, c, optarg)) < 0)
+            return -1;
+        gp->used |= rc == 0;
+        if (rc == 1 && parse_option(c, optarg, o, quiet) < 0)
+            return -1;
+    }
+    if (optind < argc)
+        return msg_error("unexpected argument '%s' (see '" CLI_NAME " --help')", argv[optind]), -1;
+    if (!o->out_dir)
+        return msg_error("an output folder is required: --out DIR"), -1;
+    return check_post(gp, o);
+}
+
 int cmd_generate(int argc, char **argv)
 {
     struct llmsyn_options o;
     struct llmsyn_summary sum;
-    struct progress prog;
-    struct llmsyn_callbacks cb = { progress_update, NULL, &prog };
+    struct gen_post gp;
+    struct llmsyn_callbacks cb = { progress_update, NULL, &gp, on_record_written };
+    struct llmsyn_callbacks ucb = { NULL, on_upload_warning, &gp.prog, NULL };
+    struct error uerr = { 0 };
     char err[512] = "";
-    int c, quiet = 0;
-    llmsyn_status st;
+    int quiet = 0, rc;
+    llmsyn_status st, ust;
 
+    memset(&gp, 0, sizeof gp);
     llmsyn_options_init(&o);
     traffic_defaults(&o);
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":n:o:j:qh", long_options, NULL)) != -1) {
-        if (c == 'h') {
-            usage_generate();
-            return 0;
-        }
-        if (c == '?' || c == ':') {
-            msg_error(c == '?' ? "unknown option '%s' (see '" CLI_NAME " --help')" : "option '%s' needs a value",
-                      argv[optind - 1]);
-            return LLMSYN_E_USAGE;
-        }
-        if (parse_option(c, optarg, &o, &quiet) < 0)
-            return LLMSYN_E_USAGE;
-    }
-    if (optind < argc) {
-        msg_error("unexpected argument '%s' (see '" CLI_NAME " --help')", argv[optind]);
-        return LLMSYN_E_USAGE;
-    }
-    if (!o.out_dir) {
-        msg_error("an output folder is required: --out DIR");
-        return LLMSYN_E_USAGE;
+    rc = parse_generate(argc, argv, &o, &gp, &quiet);
+    if (rc != 0) {
+        upload_flags_free(&gp.f);
+        return rc > 0 ? 0 : LLMSYN_E_USAGE;
     }
     o.api_key = api_key_from_env(o.backend);
     default_cache(&o);
     install_signals();
-    progress_init(&prog, quiet);
+    progress_init(&gp.prog, quiet);
+    gp.out_dir = o.out_dir;
+    if (gp.f.up.base_url && !(gp.feed = upload_feed_start(&gp.f.up, o.out_dir, &ucb, &uerr))) {
+        msg_error("%s", uerr.msg);
+        upload_flags_free(&gp.f);
+        return uerr.code;
+    }
     st = llmsyn_generate(&o, &cb, &sum, err, sizeof err);
-    progress_finish(&prog);
-    return report_outcome(st, &o, &sum, err);
+    progress_finish(&gp.prog);
+    ust = finish_post(&gp, quiet);
+    rc = report_outcome(st, &o, &sum, err, &gp);
+    upload_flags_free(&gp.f);
+    return rc != LLMSYN_OK ? rc : (int)ust;
 }

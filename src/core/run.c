@@ -44,6 +44,7 @@ struct run {
     pthread_mutex_t mu;
     pthread_cond_t cv_ready, cv_space;
     const struct llmsyn_callbacks *cb;
+    int notify;                      /* call cb->record_written (bundles format) */
 };
 
 static struct slot *slot_of(struct run *run, uint64_t index)
@@ -151,6 +152,17 @@ static int journal_record(struct run *run, const struct slot *s, struct error *e
                    LLMSYN_OK ? 0 : -1;
 }
 
+/* Tells the caller about each record file just written (bundles format only). */
+static void notify_written(const struct run *run, const struct sink_chunk *c)
+{
+    size_t i;
+
+    if (!run->notify || !run->cb || !run->cb->record_written)
+        return;
+    for (i = 0; i < c->nparts; i++)
+        run->cb->record_written(run->cb->user, c->parts[i].name);
+}
+
 /* The writer: emits records in index order, keeps the report. */
 static void write_records(struct run *run, struct run_report *rep)
 {
@@ -165,6 +177,7 @@ static void write_records(struct run *run, struct run_report *rep)
                 error_set(&err, LLMSYN_E_NOMEM, "out of memory");
         } else if (sink_write(run->sink, &s->chunk, &err) == 0) {
             rep->ok++;
+            notify_written(run, &s->chunk);
         }
         if (err.code == LLMSYN_OK)
             journal_record(run, s, &err);
@@ -400,6 +413,7 @@ llmsyn_status llmsyn_generate(const struct llmsyn_options *opts, const struct ll
     pthread_cond_init(&run.cv_ready, NULL);
     pthread_cond_init(&run.cv_space, NULL);
     run.cb = cb;
+    run.notify = opts->format == LLMSYN_FORMAT_BUNDLES;
     stop_requested = 0;
     if (check_options(opts, &run.err) < 0 || pipeline_load(&run.pl, opts, &run.err) < 0)
         goto out;

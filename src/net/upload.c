@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #define MAX_RETRY_AFTER_MS 120000L
 #define MAX_FAILURE_TEXT ((size_t)16 << 10)
 #define IDLE_WAIT_MS 200L
+#define FEED_QUEUE 256 /* files queued ahead of the upload thread before upload_feed_add waits */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -53,6 +55,18 @@ struct job {
     unsigned created, updated; /* entries of the parts already stored */
     char *gz;                /* owned; data gzip-compressed (--gzip), made before the first attempt */
     size_t gzlen;
+    char *owned_path;        /* owned; feed mode: the queued path (path and name point into it) */
+};
+
+/* Feed mode: file names handed over from another thread; guarded by mu. */
+struct feed {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;          /* an item queued, an item taken, closed or done */
+    char *q[FEED_QUEUE];        /* owned; ring of paths */
+    size_t head, count;
+    int closed;                 /* no more files will come */
+    int done;                   /* the upload thread left its loop: files added now are not sent */
+    uint64_t late;              /* files added after done */
 };
 
 struct upload {
@@ -74,6 +88,8 @@ struct upload {
     struct http_multi *auth_multi; /* owned; one slot for the token endpoint */
     char auth_line[8300];        /* "Authorization: Bearer <token>" while smart is set */
     const char *auth_headers[2]; /* { auth_line, NULL } */
+    struct feed *feed;           /* borrowed; feed mode, else NULL (the files array) */
+    const char *dir;             /* borrowed; the journal folder (feed mode opens it on the first file) */
 };
 
 void upload_opts_init(struct upload_opts *o)
@@ -359,6 +375,7 @@ static void job_clear(struct job *j)
     free(j->part_entries);
     free(j->gz);
     free(j->data);
+    free(j->owned_path);
     memset(j, 0, sizeof *j);
 }
 
@@ -483,14 +500,51 @@ static void on_done(void *user, const struct http_request *req, const struct htt
 
 /* ---- the loop ---- */
 
+/* Feed mode: takes the next queued path (into *owned) without waiting; opens the journal on the first.
+ * Returns NULL when none is queued now or the journal cannot be opened (u->abort). */
+static const char *feed_take(struct upload *u, char **owned)
+{
+    struct feed *f = u->feed;
+
+    pthread_mutex_lock(&f->mu);
+    if (f->count > 0) {
+        *owned = f->q[f->head];
+        f->q[f->head] = NULL;
+        f->head = (f->head + 1) % FEED_QUEUE;
+        f->count--;
+        u->sum->total++;
+        pthread_cond_broadcast(&f->cv);
+    }
+    pthread_mutex_unlock(&f->mu);
+    if (*owned && !u->journal && !(u->journal = journal_open(u->dir, u->where, u->err))) {
+        u->abort = 1;
+        u->sum->not_sent++;
+        free(*owned);
+        *owned = NULL;
+    }
+    return *owned;
+}
+
+/* The next path to load (feed mode: *owned holds it, caller frees), or NULL when none is left now. */
+static const char *next_path(struct upload *u, char **owned)
+{
+    *owned = NULL;
+    if (u->feed)
+        return u->abort ? NULL : feed_take(u, owned);
+    return u->next < u->nfiles ? u->files[u->next++] : NULL;
+}
+
 /* Loads the next file not yet in the journal into j. Returns 1 when loaded, 0 when none is left. */
 static int load_next(struct upload *u, struct job *j)
 {
-    while (u->next < u->nfiles) {
-        const char *path = u->files[u->next++];
+    char *owned = NULL;
+    const char *path;
+
+    while ((path = next_path(u, &owned)) != NULL) {
         const char *slash = strrchr(path, '/');
 
         memset(j, 0, sizeof *j);
+        j->owned_path = owned;
         j->path = path;
         j->name = slash ? slash + 1 : path;
         if (read_file(path, &j->data, &j->len, j->reason, sizeof j->reason) == 0) {
@@ -590,11 +644,33 @@ static unsigned fill_slots(struct upload *u)
     return busy;
 }
 
+/* Feed mode with every slot idle: waits for a file. Returns 1 when one is queued, 0 when the loop should end. */
+static int feed_wait(struct upload *u)
+{
+    struct feed *f = u->feed;
+    int more;
+
+    if (!f)
+        return 0;
+    pthread_mutex_lock(&f->mu);
+    while (f->count == 0 && !f->closed && !u->abort && !stop_requested)
+        pthread_cond_wait(&f->cv, &f->mu);
+    more = f->count > 0 && !u->abort && !stop_requested;
+    pthread_mutex_unlock(&f->mu);
+    return more;
+}
+
 static int run_loop(struct upload *u)
 {
-    while (fill_slots(u) > 0) {
-        long wait = start_due(u);
+    for (;;) {
+        long wait;
 
+        if (fill_slots(u) == 0) {
+            if (feed_wait(u))
+                continue;
+            break;
+        }
+        wait = start_due(u);
         if (http_multi_perform(u->multi, wait, on_done, u, u->err) < 0)
             return -1;
     }
@@ -700,7 +776,8 @@ static int setup(struct upload *u, const char *dir)
         return error_set(u->err, LLMSYN_E_NOMEM, "out of memory"), -1;
     if (!(u->multi = http_multi_new(&mo, u->err)))
         return -1;
-    if (!(u->journal = journal_open(dir, u->where, u->err)))
+    u->dir = dir;
+    if (!u->feed && !(u->journal = journal_open(dir, u->where, u->err)))
         return -1;
     if (u->o->smart_client_id && setup_smart(u, &mo) < 0)
         return -1;
@@ -724,6 +801,29 @@ static void teardown(struct upload *u)
     buf_free(&u->failures);
 }
 
+/* The run's status from its summary (unless st already failed), the summary's time and failures; frees u. */
+static llmsyn_status conclude(struct upload *u, llmsyn_status st, double start)
+{
+    struct upload_summary *sum = u->sum;
+    struct error *err = u->err;
+
+    if (st != LLMSYN_OK)
+        ;
+    else if (err->code)
+        st = err->code;
+    else if (stop_requested)
+        st = error_set(err, LLMSYN_E_INTERRUPTED, "interrupted; run the same command again to resume");
+    else if (sum->failed)
+        st = error_set(err, LLMSYN_E_UPLOAD, "%llu of %llu bundles failed", (unsigned long long)sum->failed,
+                       (unsigned long long)sum->total);
+    sum->seconds = now_s() - start;
+    if (u->failures.len && (sum->failures = strdup(buf_str(&u->failures))))
+        upload_scrub(sum->failures, u->o->secrets);
+    upload_scrub(err->msg, u->o->secrets);
+    teardown(u);
+    return st;
+}
+
 llmsyn_status upload_run(const struct upload_opts *o, char *const *files, size_t n, const char *dir,
                          const struct llmsyn_callbacks *cb, struct upload_summary *sum, struct error *err)
 {
@@ -741,22 +841,119 @@ llmsyn_status upload_run(const struct upload_opts *o, char *const *files, size_t
     u.nfiles = n;
     sum->total = n;
     stop_requested = 0;
-    if (setup(&u, dir) < 0 || (o->preflight && preflight(&u) < 0) || run_loop(&u) < 0) {
+    if (setup(&u, dir) < 0 || (o->preflight && preflight(&u) < 0) || run_loop(&u) < 0)
         st = err->code ? err->code : LLMSYN_E_UPLOAD;
-        goto out;
+    return conclude(&u, st, start);
+}
+
+/* ---- feed mode ---- */
+
+struct upload_feed {
+    struct upload u;
+    struct feed feed;
+    struct upload_summary sum;
+    struct error err;
+    char dir[4096];
+    pthread_t thread;
+    int started;             /* thread runs */
+    int loop_failed;         /* run_loop returned -1 */
+    double start;
+};
+
+static void *feed_main(void *arg)
+{
+    struct upload_feed *f = arg;
+    struct feed *q = &f->feed;
+
+    f->loop_failed = run_loop(&f->u) < 0;
+    pthread_mutex_lock(&q->mu);
+    q->done = 1;
+    while (q->count > 0) {  /* left unsent: the run stopped or failed */
+        free(q->q[q->head]);
+        q->q[q->head] = NULL;
+        q->head = (q->head + 1) % FEED_QUEUE;
+        q->count--;
+        f->sum.total++;
+        f->sum.not_sent++;
     }
-    if (err->code)
-        st = err->code;
-    else if (stop_requested)
-        st = error_set(err, LLMSYN_E_INTERRUPTED, "interrupted; run the same command again to resume");
-    else if (sum->failed)
-        st = error_set(err, LLMSYN_E_UPLOAD, "%llu of %llu bundles failed", (unsigned long long)sum->failed,
-                       (unsigned long long)sum->total);
-out:
-    sum->seconds = now_s() - start;
-    if (u.failures.len && (sum->failures = strdup(buf_str(&u.failures))))
-        upload_scrub(sum->failures, o->secrets);
-    upload_scrub(err->msg, o->secrets);
-    teardown(&u);
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    return NULL;
+}
+
+struct upload_feed *upload_feed_start(const struct upload_opts *o, const char *dir, const struct llmsyn_callbacks *cb,
+                                      struct error *err)
+{
+    struct upload_feed *f = calloc(1, sizeof *f);
+
+    if (!f)
+        return error_set(err, LLMSYN_E_NOMEM, "out of memory"), NULL;
+    f->start = now_s();
+    snprintf(f->dir, sizeof f->dir, "%s", dir);
+    pthread_mutex_init(&f->feed.mu, NULL);
+    pthread_cond_init(&f->feed.cv, NULL);
+    f->u.o = o;
+    f->u.cb = cb;
+    f->u.sum = &f->sum;
+    f->u.err = &f->err;
+    f->u.feed = &f->feed;
+    stop_requested = 0;
+    if (setup(&f->u, f->dir) < 0 || (o->preflight && preflight(&f->u) < 0))
+        goto fail;
+    if (pthread_create(&f->thread, NULL, feed_main, f) != 0) {
+        error_set(&f->err, LLMSYN_E_NOMEM, "cannot start the upload thread");
+        goto fail;
+    }
+    f->started = 1;
+    return f;
+fail:
+    upload_scrub(f->err.msg, o->secrets);
+    error_set(err, f->err.code ? f->err.code : LLMSYN_E_UPLOAD, "%s", f->err.msg);
+    teardown(&f->u);
+    pthread_cond_destroy(&f->feed.cv);
+    pthread_mutex_destroy(&f->feed.mu);
+    free(f);
+    return NULL;
+}
+
+int upload_feed_add(struct upload_feed *f, const char *path)
+{
+    struct feed *q = &f->feed;
+    char *copy = strdup(path);
+
+    pthread_mutex_lock(&q->mu);
+    while (q->count == FEED_QUEUE && !q->done)
+        pthread_cond_wait(&q->cv, &q->mu);
+    if (q->done || !copy) {
+        q->late++;
+        free(copy);
+    } else {
+        q->q[(q->head + q->count) % FEED_QUEUE] = copy;
+        q->count++;
+        pthread_cond_broadcast(&q->cv);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return copy ? 0 : -1;
+}
+
+llmsyn_status upload_feed_finish(struct upload_feed **fp, struct upload_summary *sum, struct error *err)
+{
+    struct upload_feed *f = *fp;
+    llmsyn_status st;
+
+    *fp = NULL;
+    pthread_mutex_lock(&f->feed.mu);
+    f->feed.closed = 1;
+    pthread_cond_broadcast(&f->feed.cv);
+    pthread_mutex_unlock(&f->feed.mu);
+    pthread_join(f->thread, NULL);
+    f->sum.total += f->feed.late;
+    f->sum.not_sent += f->feed.late;
+    st = conclude(&f->u, f->loop_failed ? (f->err.code ? f->err.code : LLMSYN_E_UPLOAD) : LLMSYN_OK, f->start);
+    *sum = f->sum;
+    *err = f->err;
+    pthread_cond_destroy(&f->feed.cv);
+    pthread_mutex_destroy(&f->feed.mu);
+    free(f);
     return st;
 }

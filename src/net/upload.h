@@ -59,6 +59,21 @@ int upload_list(const char *path, char ***files, size_t *n, char *dir, size_t di
 llmsyn_status upload_run(const struct upload_opts *o, char *const *files, size_t n, const char *dir,
                          const struct llmsyn_callbacks *cb, struct upload_summary *sum, struct error *err);
 
+/* Feed mode: posts files handed over one by one while they are being made (generate --post), through the
+ * same loop as upload_run, in a thread of its own. Checks the URL and runs the pre-flight before returning;
+ * the journal in `dir` is opened when the first file arrives (dir may not exist yet). o and cb must outlive
+ * the feed; cb is called from the upload thread. Returns the feed (finish with upload_feed_finish) or NULL
+ * with err. */
+struct upload_feed;
+struct upload_feed *upload_feed_start(const struct upload_opts *o, const char *dir, const struct llmsyn_callbacks *cb,
+                                      struct error *err);
+/* Queues a bundle file (the path is copied); waits while the bounded queue is full. Thread-safe.
+ * Files added after the upload stopped are counted as not sent. Returns 0 or -1 when out of memory. */
+int upload_feed_add(struct upload_feed *f, const char *path);
+/* No more files: waits until every queued file is posted or failed, fills sum, frees *f (set to NULL).
+ * Returns as upload_run. */
+llmsyn_status upload_feed_finish(struct upload_feed **f, struct upload_summary *sum, struct error *err);
+
 /* Asks a running upload to stop sending new bundles and finish those in flight (signal-safe). */
 void upload_request_stop(void);
 

@@ -144,4 +144,27 @@ expect_exit 0 gen --out "$TMP/s3" -n 1 --no-cache
 grep -q '"response_format"' "$TMP/plain.jsonl" && fail "response_format sent without --structured-output"
 stop_server
 ok "--structured-output: per-step json_schema (openai) and format (ollama) answered as JSON; off by default"
+# Rate-limit headers: a reply saying no requests remain (OpenAI x-ratelimit-*, Anthropic
+# anthropic-ratelimit-*) holds the next request until the window resets 1 s later. A lower bound on the
+# gap between the server's arrival times, not a speed target.
+gap_after_first() {
+    python3 - "$1" <<'PY' || fail "rate-limit pause ($2)"
+import sys
+t = [float(l) for l in open(sys.argv[1])]
+assert len(t) >= 2, t
+assert t[1] - t[0] >= 0.8, "second request %.3f s after the first" % (t[1] - t[0])
+PY
+}
+start_server --ratelimit-first --time-log "$TMP/rl-times"
+expect_exit 0 gen --out "$TMP/rl" -n 1 -j 1 --no-cache
+check_bundles "$TMP/rl" --expect 1
+gap_after_first "$TMP/rl-times" openai
+stop_server
+start_server --ratelimit-first --time-log "$TMP/rla-times"
+expect_exit 0 env ANTHROPIC_API_KEY=k "$BIN" --llm anthropic --llm-url "$BASE" --model claude-test \
+    --temperature 0.5 --out "$TMP/rla" -n 1 -j 1 -q --no-cache
+check_bundles "$TMP/rla" --expect 1
+gap_after_first "$TMP/rla-times" anthropic
+stop_server
+ok "x-ratelimit-remaining-requests: 0 (and anthropic-ratelimit-requests-remaining: 0) pause until the reset"
 echo "$checks checks passed"

@@ -17,6 +17,10 @@ completion request, in order, then answers normally (429 carries Retry-After: --
 --shapes DIR answers every completion request with DIR/<model>.json verbatim (status from
 DIR/index.json), for reply-shape fixtures. GET /stats reports the request counters and the peak number
 of requests in flight; --stats FILE writes the same JSON on exit.
+--ratelimit-first makes the first reply say the request window is used up (OpenAI:
+x-ratelimit-remaining-requests: 0, x-ratelimit-reset-requests: 1s; Anthropic: the anthropic-ratelimit-*
+pair with a reset one second ahead); --time-log FILE appends the arrival time (Unix seconds) of every
+completion request, one per line.
 Python 3 standard library only.
 """
 
@@ -64,6 +68,9 @@ def parse_args(argv):
     p.add_argument("--slow", type=float, default=3.0, help="seconds a 'slow' fault waits")
     p.add_argument("--shapes", metavar="DIR", help="serve DIR/<model>.json verbatim (see DIR/index.json)")
     p.add_argument("--stats", metavar="FILE", help="write the counters as JSON to FILE on exit")
+    p.add_argument("--ratelimit-first", action="store_true",
+                   help="the first reply says no requests remain until a reset 1 s later")
+    p.add_argument("--time-log", metavar="FILE", help="append each completion request's arrival time")
     p.add_argument("--api-version", default=None, help="azure: require this api-version")
     return p.parse_args(argv)
 
@@ -262,6 +269,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.server.requests <= self.server.opts.fail_first
 
     def do_POST(self):
+        if self.server.opts.time_log:
+            with self.server.log_lock, open(self.server.opts.time_log, "a", encoding="utf-8") as f:
+                f.write("%.6f\n" % time.time())
         with self.server.count_lock:
             self.server.completions += 1
             self.server.inflight += 1
@@ -449,7 +459,19 @@ class Handler(BaseHTTPRequestHandler):
         with self.server.count_lock:
             self.server.prompt_tokens += prompt_tokens
             self.server.completion_tokens += completion_tokens
-        self.send_json(200, reply)
+        self.send_json(200, reply, headers=self.ratelimit_headers(n))
+
+    def ratelimit_headers(self, n):
+        if not self.server.opts.ratelimit_first or n != 1:
+            return None
+        if self.api == "anthropic":
+            at = time.time() + 1.0
+            reset = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + ".%03dZ" % int(at % 1.0 * 1000)
+            return {"Content-Type": "application/json", "anthropic-ratelimit-requests-remaining": "0",
+                    "anthropic-ratelimit-requests-reset": reset}
+        return {"Content-Type": "application/json", "x-ratelimit-remaining-requests": "0",
+                "x-ratelimit-reset-requests": "1s", "x-ratelimit-remaining-tokens": "149000",
+                "x-ratelimit-reset-tokens": "6m0s"}
 
 
 class Server(ThreadingHTTPServer):

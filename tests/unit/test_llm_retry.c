@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "llm/llm_internal.h"
+#include "net/http.h"
 
 /* Exponential growth, jitter inside [d/2, d], the cap, and different draws for different seeds. */
 static void test_backoff(void **state)
@@ -145,6 +146,64 @@ static void test_threads_share_bucket(void **state)
     llm_ratelimit_configure(0, 0);
 }
 
+/* Reset durations of x-ratelimit-reset-*: Go-style sequences, rounding up, the clamp, and hostile input. */
+static void test_duration_parser(void **state)
+{
+    static const struct {
+        const char *s;
+        long ms;
+    } cases[] = {
+        { "1s", 1000 }, { "6m0s", 360000 }, { "120ms", 120 }, { "1h2m3.5s", 3723500 }, { "0s", 0 },
+        { "2", 2000 }, { "0.5", 500 }, { "1.0001s", 1001 }, { "20ns", 1 }, { "5us", 1 }, { "5\xc2\xb5s", 1 },
+        { "1m1m", 120000 }, { "23h59m", 86340000 }, { "48h", HTTP_RL_MAX_MS },
+        { "99999999999999999999999999999999999999h", HTTP_RL_MAX_MS },
+        { "", -1 }, { "s", -1 }, { "ms", -1 }, { "-1s", -1 }, { "+1s", -1 }, { "1x", -1 }, { "1s5", -1 },
+        { "1.s", -1 }, { ".5s", -1 }, { "1 s", -1 }, { " 1s", -1 }, { "1s ", -1 }, { "nan", -1 }, { "inf", -1 },
+        { "1e3s", -1 }, { "0x10s", -1 }, { "1,5s", -1 }, { "1S", -1 }, { "1\xc2s", -1 }, { "\xff", -1 },
+        { "11111111111111111111111111111111111111111111111111111111111111111s", -1 }, /* 66 bytes: too long */
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        long got = http_parse_duration_ms(cases[i].s, strlen(cases[i].s));
+
+        if (got != cases[i].ms)
+            fail_msg("\"%s\": got %ld, want %ld", cases[i].s, got, cases[i].ms);
+    }
+    assert_int_equal(http_parse_duration_ms("120ms", 4), 7200000); /* only n bytes are read: "120m" */
+    assert_int_equal(http_parse_duration_ms("1\0s", 3), -1);
+    assert_int_equal(http_parse_duration_ms(NULL, 2), -1);
+}
+
+/* Anthropic's reset times (RFC 3339): zones, fractions, and malformed times refused. */
+static void test_rfc3339_parser(void **state)
+{
+    static const char *const bad[] = { "", "2024-05-01", "2024-05-01T12:00:30", "2024-13-01T00:00:00Z",
+                                       "2024-05-01T24:00:00Z", "2024-05-01T12:00:30Zjunk", "2024-05-01T12:00:30+2:00",
+                                       "2024-05-01T12:00:30.Z", "2024-5-01T12:00:30Z", "2024-05-01X12:00:30Z",
+                                       "2024-05-01T12:00:30+24:00", "abcd-05-01T12:00:30Z" };
+    long long t = 0;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(http_parse_rfc3339_ms("1970-01-01T00:00:00Z", 20, &t), 0);
+    assert_true(t == 0);
+    assert_int_equal(http_parse_rfc3339_ms("2000-03-01T00:00:00Z", 20, &t), 0);
+    assert_true(t == 11017LL * 86400000LL); /* 30 years, 7 leap days, Jan + Feb 2000 (60 days) */
+    assert_int_equal(http_parse_rfc3339_ms("2024-05-01T12:00:30Z", 20, &t), 0);
+    assert_true(t == 1714564830000LL);
+    assert_int_equal(http_parse_rfc3339_ms("2024-05-01T14:00:30.25+02:00", 28, &t), 0);
+    assert_true(t == 1714564830250LL);
+    assert_int_equal(http_parse_rfc3339_ms("2024-05-01t12:30:30-00:30", 25, &t), 0);
+    assert_true(t == 1714564830000LL + 3600000LL);
+    assert_int_equal(http_parse_rfc3339_ms("1969-12-31T23:59:59Z", 20, &t), 0);
+    assert_true(t == -1000);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (http_parse_rfc3339_ms(bad[i], strlen(bad[i]), &t) == 0)
+            fail_msg("\"%s\" was accepted", bad[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +213,8 @@ int main(void)
         cmocka_unit_test(test_tpm_bucket),
         cmocka_unit_test(test_pause),
         cmocka_unit_test(test_threads_share_bucket),
+        cmocka_unit_test(test_duration_parser),
+        cmocka_unit_test(test_rfc3339_parser),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
