@@ -35,7 +35,7 @@ BIN := $(BUILD)/llmsyn-fhir
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test unit-test integration-test check-src deps install uninstall clean bench
+.PHONY: all run test unit-test integration-test check-src deps install uninstall clean bench fuzz
 
 all: $(BIN) $(LIB)
 
@@ -64,6 +64,11 @@ deps:
 # The README's second command: everything, from a clean build.
 test: all $(UNIT_BIN) check-src
 	./tests/run-tests.sh $(BUILD)
+
+# Every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS each (clang; docs/fuzzing.md).
+FUZZ_SECONDS ?= 60
+fuzz:
+	./tests/fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)
 
 bench: all
 	./bench/run.sh $(BUILD)

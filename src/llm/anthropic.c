@@ -90,9 +90,11 @@ static int anthropic_reply(void *ctx, const struct http_response *r, struct buf 
         goto out;
     }
     if ((t = take_text(cJSON_GetObjectItemCaseSensitive(root, "content"), answer)) != 0) {
+        if (stop) /* server text: bounded, control characters blanked, the key redacted (found by fuzzing) */
+            llm_quote(anthropic_key(st), stop, strlen(stop), quote, sizeof quote);
         error_set(err, LLMSYN_E_BACKEND, "anthropic backend: %s from %s%s%s%s",
                   t < 0 ? "answer too long" : "no text block in the reply's content", where,
-                  stop ? " (stop_reason " : "", stop ? stop : "", stop ? ")" : "");
+                  stop ? " (stop_reason " : "", stop ? quote : "", stop ? ")" : "");
         goto out;
     }
     usage->prompt_tokens = llm_json_count(cJSON_GetObjectItemCaseSensitive(root, "usage"), "input_tokens");

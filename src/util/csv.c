@@ -88,7 +88,8 @@ static int field_putc(struct csv_reader *r, int c, struct error *err)
 {
     if (c == 0)
         return fail(r, err, "NUL byte in field");
-    if (r->rec.len >= r->max_record + r->nfields || buf_putc(&r->rec, (char)c) != 0)
+    /* rec holds the record's bytes so far and the NULs of the nfields - 1 fields already ended */
+    if (r->rec.len - (r->nfields - 1) >= r->max_record || buf_putc(&r->rec, (char)c) != 0)
         return fail(r, err, "record too long");
     return 0;
 }

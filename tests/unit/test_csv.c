@@ -141,6 +141,22 @@ static void test_hostile(void **state)
     free(big);
 }
 
+/* max_record bytes of fields are accepted, one more is not, however they are split (found by fuzz_csv). */
+static void test_record_limit_exact(void **state)
+{
+    struct error err;
+    size_t n = 0;
+
+    (void)state;
+    write_bytes("abcd,efgh\n\"ab\"\"c\",d,e\n", 22);
+    assert_int_equal(read_all(8, 0, 0, &err, &n), 0);
+    assert_int_equal(n, 2);
+    expect_error("abcd,efghi\n", 11, 8, 0, 0, "1", "record too long");
+    expect_error("123456789\n", 10, 8, 0, 0, "1", "record too long");
+    expect_error("a,b,c,d,e,f,g,h,i\n", 18, 8, 0, 0, "1", "record too long");
+    expect_error("x\n\"abcd\",\"ef\"\"gh\"\n", 18, 8, 0, 0, "2", "record too long");
+}
+
 static void test_missing_file(void **state)
 {
     struct csv_reader r;
@@ -169,6 +185,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quoting_and_lines),
         cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_record_limit_exact),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_utf8),
     };
