@@ -8,6 +8,7 @@
 
 #include "codes/dict.h"
 #include "util/error.h"
+#include "util/utf8.h"
 
 #define DICT_MAX_FILE ((size_t)64 << 20) /* bytes of one dictionary file; more is an error */
 #define DICT_MAX_ROWS 2000000u           /* rows of one table */
@@ -115,8 +116,6 @@ int tsv_next(struct tsv *t, char **f, size_t nf, struct error *err);
 int tsv_fail(const struct tsv *t, struct error *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Reads a whole file into the arena (NUL-terminated); sets *len. Returns NULL with err on failure. */
 char *read_file(struct arena *a, const char *path, size_t *len, struct error *err);
-/* Length of the valid UTF-8 sequence at p (avail bytes), or 0. */
-size_t utf8_seq_len(const unsigned char *p, size_t avail);
 
 /* ---- loaders (load.c, cpt.c) ---- */
 

@@ -2,6 +2,7 @@
  * GENDER, HOSPITAL_EXPIRE_FLAG, prescriptions and categories (trimmed, kept as given). */
 #include "extract/extract.h"
 #include "codes/dict.h"
+#include "util/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,36 +123,12 @@ static int starts_ci(const char *s, size_t n, const char *word)
     return 1;
 }
 
-/* Length of the valid UTF-8 sequence at p (avail bytes), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-    size_t n, i;
-    unsigned long cp;
-
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] < 0xC2 || p[0] > 0xF4)
-        return 0;
-    n = p[0] < 0xE0 ? 2 : p[0] < 0xF0 ? 3 : 4;
-    if (avail < n)
-        return 0;
-    cp = p[0] & (0x7F >> n);
-    for (i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
 static int utf8_valid(const char *s, size_t n)
 {
     size_t i = 0, k;
 
     while (i < n) {
-        k = utf8_len((const unsigned char *)s + i, n - i);
+        k = utf8_seq_len((const unsigned char *)s + i, n - i);
         if (!k)
             return 0;
         i += k;
@@ -165,7 +142,7 @@ static const char *quoted(const char *s, char *buf, size_t cap)
     size_t i = 0, o = 0, n = strlen(s), k;
 
     while (i < n && o + 4 < cap && o < 48) {
-        k = utf8_len((const unsigned char *)s + i, n - i);
+        k = utf8_seq_len((const unsigned char *)s + i, n - i);
         if (k <= 1) {
             buf[o++] = (k == 0 || (unsigned char)s[i] < 0x20) ? '?' : s[i];
             i++;
