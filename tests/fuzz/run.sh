@@ -31,8 +31,13 @@ ls "$root"/src/*/*.c | grep -v '/src/cli/' | FUZZ_H="$newest_h" xargs -P "${FUZZ
 rm -f "$out/libllmsyn-fuzz.a"
 ar rcs "$out/libllmsyn-fuzz.a" "$out"/obj/*.o
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# FUZZ_WORK=DIR keeps the grown corpora there (for merging back); otherwise a temporary copy.
+if [ -n "${FUZZ_WORK:-}" ]; then
+    work=$FUZZ_WORK
+else
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+fi
 status=0
 for src in "$root"/tests/fuzz/fuzz_*.c; do
     name=$(basename "$src" .c)
@@ -43,7 +48,7 @@ for src in "$root"/tests/fuzz/fuzz_*.c; do
     # shellcheck disable=SC2086
     "$cc" $FUZZ_CFLAGS -fsanitize=fuzzer "$src" "$out/libllmsyn-fuzz.a" $libs -o "$out/$name"
     mkdir -p "$work/$corpus"
-    cp "$root/tests/fuzz/corpus/$corpus/"* "$work/$corpus/"
+    cp -n "$root/tests/fuzz/corpus/$corpus/"* "$work/$corpus/"
     case $corpus in codes|tables|csv) maxlen=4096 ;; *) maxlen=32768 ;; esac # whole JSON/XML seeds
     echo "run.sh: $name for ${secs}s"
     if ! LLMSYN_ROOT="$root" "$out/$name" -max_total_time="$secs" -max_len="${FUZZ_MAX_LEN:-$maxlen}" -timeout=10 \
