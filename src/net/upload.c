@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,6 +91,7 @@ struct upload {
     const char *auth_headers[2]; /* { auth_line, NULL } */
     struct feed *feed;           /* borrowed; feed mode, else NULL (the files array) */
     const char *dir;             /* borrowed; the journal folder (feed mode opens it on the first file) */
+    const struct upload_source *src; /* borrowed; items made on demand instead of files, or NULL */
 };
 
 void upload_opts_init(struct upload_opts *o)
@@ -111,10 +113,32 @@ void upload_summary_free(struct upload_summary *s)
     s->failures = NULL;
 }
 
+/* Replaces the token after every "Bearer " (any case) with "***": a SMART access token is fetched and
+ * refreshed during the run, so it is in no fixed list of secrets. */
+static void scrub_bearer(char *s)
+{
+    static const char tokchars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=";
+    char *p;
+
+    for (p = s; p && *p; p++) {
+        size_t n;
+
+        if (strncasecmp(p, "bearer ", 7) != 0)
+            continue;
+        p += 7;
+        n = strspn(p, tokchars);
+        if (n >= 8) {
+            memcpy(p, "***", 3);
+            memmove(p + 3, p + n, strlen(p + n) + 1);
+        }
+    }
+}
+
 void upload_scrub(char *s, const char *const *secrets)
 {
     size_t i;
 
+    scrub_bearer(s);
     for (i = 0; s && secrets && secrets[i]; i++) {
         size_t n = strlen(secrets[i]);
         char *p;
@@ -187,7 +211,7 @@ static int list_dir(const char *path, char ***files, size_t *n, struct error *er
         }
     closedir(d);
     if (*n == 0)
-        return error_set(err, LLMSYN_E_INPUT, "'%s' holds no record-*.json bundles", path), -1;
+        return error_set(err, LLMSYN_E_INPUT, "'%s' holds no record-*.json bundles and no *.ndjson files", path), -1;
     qsort(*files, *n, sizeof **files, cmp_str);
     return 0;
 }
@@ -231,8 +255,11 @@ static int read_file(const char *path, char **data, size_t *len, char *reason, s
     if (!f)
         return snprintf(reason, rlen, "cannot open: %s", strerror(errno)), -1;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (buf_append(&b, chunk, n) < 0) {
-            snprintf(reason, rlen, "larger than %zu bytes or out of memory", MAX_BUNDLE_BYTES);
+        if (b.len + n > MAX_BUNDLE_BYTES) {
+            snprintf(reason, rlen, "bundle exceeds MAX_BUNDLE_BYTES (%zu MiB)", MAX_BUNDLE_BYTES >> 20);
+            goto out;
+        } else if (buf_append(&b, chunk, n) < 0) {
+            snprintf(reason, rlen, "out of memory reading the bundle");
             goto out;
         }
     if (ferror(f)) {
@@ -404,7 +431,8 @@ static void finish(struct upload *u, struct job *j, int ok, unsigned created, un
 
     upload_scrub(j->reason, u->o->secrets);
     if (journal_append(u->journal, &line, &e) < 0) {
-        error_set(u->err, e.code, "%s", e.msg);
+        error_set(u->err, e.code, "%s; once it can be written, the same command sends what it does not record",
+                  e.msg);
         u->abort = 1;
     }
     if (ok) {
@@ -531,6 +559,8 @@ static const char *next_path(struct upload *u, char **owned)
     *owned = NULL;
     if (u->feed)
         return u->abort ? NULL : feed_take(u, owned);
+    if (u->src)
+        return u->next < u->nfiles ? u->src->name(u->src->user, u->next++) : NULL;
     return u->next < u->nfiles ? u->files[u->next++] : NULL;
 }
 
@@ -547,7 +577,8 @@ static int load_next(struct upload *u, struct job *j)
         j->owned_path = owned;
         j->path = path;
         j->name = slash ? slash + 1 : path;
-        if (read_file(path, &j->data, &j->len, j->reason, sizeof j->reason) == 0) {
+        if ((u->src ? u->src->load(u->src->user, u->next - 1, &j->data, &j->len, j->reason, sizeof j->reason)
+                    : read_file(path, &j->data, &j->len, j->reason, sizeof j->reason)) == 0) {
             j->hash = journal_hash(j->data, j->len);
             if (journal_has_ok(u->journal, j->name, j->hash)) {
                 u->sum->skipped++;
@@ -843,6 +874,40 @@ llmsyn_status upload_run(const struct upload_opts *o, char *const *files, size_t
     stop_requested = 0;
     if (setup(&u, dir) < 0 || (o->preflight && preflight(&u) < 0) || run_loop(&u) < 0)
         st = err->code ? err->code : LLMSYN_E_UPLOAD;
+    return conclude(&u, st, start);
+}
+
+llmsyn_status upload_run_source(const struct upload_opts *o, const struct upload_source *src, const char *dir,
+                                const struct llmsyn_callbacks *cb, struct upload_summary *sum, struct error *err)
+{
+    struct upload u;
+    double start = now_s();
+    llmsyn_status st = LLMSYN_OK;
+
+    memset(&u, 0, sizeof u);
+    memset(sum, 0, sizeof *sum);
+    u.o = o;
+    u.cb = cb;
+    u.sum = sum;
+    u.err = err;
+    u.src = src;
+    sum->total = src->n;
+    stop_requested = 0;
+    if (setup(&u, dir) < 0 || (o->preflight && preflight(&u) < 0))
+        return conclude(&u, err->code ? err->code : LLMSYN_E_UPLOAD, start);
+    while (u.next < src->n && !stop_requested && !u.abort && st == LLMSYN_OK) {
+        uint64_t failed = sum->failed;
+        size_t end = src->phase_end(src->user, u.next);
+
+        u.nfiles = end > u.next && end <= src->n ? end : src->n;
+        if (run_loop(&u) < 0)
+            st = err->code ? err->code : LLMSYN_E_UPLOAD;
+        else if (sum->failed > failed && u.nfiles < src->n)
+            st = error_set(err, LLMSYN_E_UPLOAD, "%llu bundles failed; the %zu bundles of later phases, from '%s' on, "
+                           "were not sent (they may reference what failed)", (unsigned long long)(sum->failed - failed),
+                           src->n - u.nfiles, src->name(src->user, u.nfiles));
+    }
+    sum->not_sent += src->n - (u.nfiles > u.next ? u.nfiles : u.next);
     return conclude(&u, st, start);
 }
 

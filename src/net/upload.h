@@ -59,6 +59,24 @@ int upload_list(const char *path, char ***files, size_t *n, char *dir, size_t di
 llmsyn_status upload_run(const struct upload_opts *o, char *const *files, size_t n, const char *dir,
                          const struct llmsyn_callbacks *cb, struct upload_summary *sum, struct error *err);
 
+/* Request bodies made on demand instead of read from bundle files (NDJSON chunks, see ndjson_input.h). */
+struct upload_source {
+    size_t n;     /* items, ordered by phase */
+    void *user;   /* handed to the callbacks */
+    /* Item i's name in messages and the journal (borrowed, valid while the source lives; no '/' or newline). */
+    const char *(*name)(void *user, size_t i);
+    /* One past the last item of the phase item i is in (> i, <= n). */
+    size_t (*phase_end)(void *user, size_t i);
+    /* Item i's transaction bundle into *data (caller frees) and *len. Returns 0, or -1 with reason. */
+    int (*load)(void *user, size_t i, char **data, size_t *len, char *reason, size_t rlen);
+};
+
+/* As upload_run, for src's items, one phase after another: a phase starts when the one before it is
+ * stored completely. When an item of a phase failed, the later phases are not sent (counted not sent;
+ * err says why: they may reference what failed). The journal keys items by name and body hash. */
+llmsyn_status upload_run_source(const struct upload_opts *o, const struct upload_source *src, const char *dir,
+                                const struct llmsyn_callbacks *cb, struct upload_summary *sum, struct error *err);
+
 /* Feed mode: posts files handed over one by one while they are being made (generate --post), through the
  * same loop as upload_run, in a thread of its own. Checks the URL and runs the pre-flight before returning;
  * the journal in `dir` is opened when the first file arrives (dir may not exist yet). o and cb must outlive
@@ -77,7 +95,8 @@ llmsyn_status upload_feed_finish(struct upload_feed **f, struct upload_summary *
 /* Asks a running upload to stop sending new bundles and finish those in flight (signal-safe). */
 void upload_request_stop(void);
 
-/* Replaces every occurrence of each secret in s with "***" (in place, s stays NUL-terminated). */
+/* Replaces every occurrence of each secret in s, and the token after any "Bearer " (a SMART access token is in
+ * no fixed list), with "***" (in place, s stays NUL-terminated). */
 void upload_scrub(char *s, const char *const *secrets);
 
 #endif

@@ -114,6 +114,21 @@ static int bundle_entries(const cJSON *bundle, const struct sink_chunk *c, const
     return LLMSYN_OK;
 }
 
+/* Prints one resource as an NDJSON line, its in-bundle urn:uuid references made literal ("Patient/X"):
+ * a bulk-data file stands alone, with no bundle to resolve fullUrls against. */
+static int put_literal(struct buf *b, const cJSON *res, const cJSON *entries, const struct sink_chunk *c,
+                       struct error *err)
+{
+    cJSON *copy = NULL; /* owned */
+    int rc;
+
+    if (literal_refs(res, entries, &copy) < 0)
+        return error_set(err, LLMSYN_E_NOMEM, "out of memory");
+    rc = put_json(b, copy ? copy : res, 1, c, err);
+    cJSON_Delete(copy);
+    return rc;
+}
+
 static int render_ndjson(const cJSON *bundle, struct sink_chunk *c, struct error *err)
 {
     const cJSON *entries = NULL, *entry, *res;
@@ -137,7 +152,7 @@ static int render_ndjson(const cJSON *bundle, struct sink_chunk *c, struct error
         snprintf(name, sizeof name, "%s.ndjson", type);
         rc = chunk_part(c, name, &b, err);
         if (rc == LLMSYN_OK)
-            rc = put_json(b, res, 1, c, err);
+            rc = put_literal(b, res, entries, c, err);
         if (rc != LLMSYN_OK)
             return rc;
     }

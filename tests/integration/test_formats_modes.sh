@@ -9,14 +9,31 @@ done
 python3 - "$TMP/nd" <<'PY' || fail "ndjson lines"
 import json, os, sys
 d = sys.argv[1]
+have, refs = set(), []
+def walk(x):
+    if isinstance(x, dict):
+        for k, v in x.items():
+            if k == "reference" and isinstance(v, str):
+                refs.append(v)
+            else:
+                walk(v)
+    elif isinstance(x, list):
+        for v in x:
+            walk(v)
 for f in os.listdir(d):
     if f.endswith(".ndjson"):
         t = f[:-7]
         for line in open(os.path.join(d, f)):
-            assert json.loads(line)["resourceType"] == t
+            r = json.loads(line)
+            assert r["resourceType"] == t
+            have.add(t + "/" + r["id"])
+            walk(r)
+assert refs, "no references at all"
+bad = [r for r in refs if r not in have]
+assert not bad, f"{len(bad)} references are not literal Type/id of an exported resource, e.g. {bad[0]}"
 PY
 ls -a "$TMP/nd" | grep -q partial && fail "partial file left"
-ok "ndjson: one file per type, one resource a line"
+ok "ndjson: one file per type, one resource a line, every reference a literal Type/id that resolves"
 
 expect_exit 0 "$BIN" --out "$TMP/csv" -n 20 --format csv -q
 head -1 "$TMP/csv/records.csv" | grep -q '^RECORD_ID,GENDER,AGE,INSURANCE,LANGUAGE,RELIGION,MARITAL_STATUS,ETHNICITY,HOSPITAL_EXPIRE_FLAG,ICD9_CODE,COMPLICATION_CODES,CPT_CD' \
