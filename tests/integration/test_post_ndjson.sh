@@ -25,9 +25,9 @@ start_server
 "$BIN" -n 200 --out "$TMP/gen" --format ndjson --seed 21 -q >/dev/null 2>&1 || fail "generate 200 ndjson records"
 mkdir "$TMP/pristine" && cp "$TMP/gen"/*.ndjson "$TMP/pristine/"
 for t in Patient Encounter Condition Procedure; do [ -s "$TMP/pristine/$t.ndjson" ] || fail "no $t.ndjson generated"; done
-# What the writer emits: references between the files are urn:uuid:<id> (the bundles' fullUrls).
-grep -q '"subject":{"reference":"urn:uuid:' "$TMP/pristine/Encounter.ndjson" ||
-    fail "Encounter.ndjson no longer references its Patient by urn:uuid (update this test and the docs)"
+# What the writer emits: references between the files are literal Type/id (bulk-data style).
+grep -q '"subject":{"reference":"Patient/' "$TMP/pristine/Encounter.ndjson" ||
+    fail "Encounter.ndjson does not reference its Patient as Patient/id (update this test and the docs)"
 cp -r "$TMP/pristine" "$TMP/n"
 resources=$(cat "$TMP"/pristine/*.ndjson | grep -c '[^[:space:]]')
 
@@ -126,14 +126,15 @@ expect_stderr "is also at $TMP/bad/Procedure.ndjson:7"
 ok "malformed, id-less, non-object and duplicate lines: exit 3 with file:line, nothing sent"
 
 # 5. Blank lines are ignored; a single .ndjson file works (journal next to it); a file whose urn:uuid
-#    references point outside it is refused before sending.
+#    references (bundle-style NDJSON of other tools) point outside it is refused before sending.
 cp "$TMP/pristine/Procedure.ndjson" "$TMP/bad/Procedure.ndjson"
 expect_exit 0 post "$TMP/bad/Patient.ndjson" --to "$URL"
 [ "$(stat counts.Patient)" = 200 ] && [ "$(stat counts.Encounter)" = 0 ] || fail "single file: wrong counts"
 expect_stderr "200 resources in 1 NDJSON files: 2 bundles"
 grep -q '"file":"Patient.ndjson#1-101"' "$TMP/bad/post-journal.ndjson" || fail "single file: journal not next to it"
 before=$(posts)
-expect_exit 3 post "$TMP/bad/Encounter.ndjson" --to "$URL"
+mkdir "$TMP/urn" && sed 's#"reference":"Patient/#"reference":"urn:uuid:#' "$TMP/pristine/Encounter.ndjson" >"$TMP/urn/Encounter.ndjson"
+expect_exit 3 post "$TMP/urn/Encounter.ndjson" --to "$URL"
 expect_stderr "Encounter.ndjson:1: reference 'urn:uuid:"
 expect_stderr "names no resource of the input"
 expect_exit 0 post "$TMP/bad" --to "$URL"
