@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "cli/upload_flags.h"
+#include "core/run_journal.h"
 
 enum {
     OPT_SEED = 256, OPT_FORMAT, OPT_MODE, OPT_PRIOR, OPT_KNOWLEDGE, OPT_PROMPTS, OPT_DATA_DIR, OPT_STEPS,
@@ -454,6 +456,15 @@ static llmsyn_status finish_post(struct gen_post *gp, int quiet)
     return st;
 }
 
+/* 1 when the run left its journal in dir (it failed or stopped with records to go on from). */
+static int run_journal_left(const char *dir)
+{
+    char path[4200];
+    struct stat st;
+
+    return snprintf(path, sizeof path, "%s/%s", dir, RUN_JOURNAL_NAME) < (int)sizeof path && lstat(path, &st) == 0;
+}
+
 static int report_outcome(llmsyn_status st, const struct llmsyn_options *o, const struct llmsyn_summary *sum,
                           const char *err, const struct gen_post *gp)
 {
@@ -463,6 +474,11 @@ static int report_outcome(llmsyn_status st, const struct llmsyn_options *o, cons
         msg_error("%s; %llu records are complete in '%s' (see run-report.txt); to make the rest, "
                   "rerun the same command with --resume",
                   err, (unsigned long long)sum->records_ok, o->out_dir);
+        return st;
+    }
+    if (st != LLMSYN_OK && st != LLMSYN_E_USAGE && run_journal_left(o->out_dir)) {
+        msg_error("%s; the records finished so far are kept in '%s': once that is fixed, rerun the same command "
+                  "with --resume", err[0] ? err : llmsyn_strerror(st), o->out_dir);
         return st;
     }
     if (st != LLMSYN_OK) {

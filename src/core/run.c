@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/pipeline.h"
 #include "core/report.h"
 #include "core/run_journal.h"
+#include "net/http.h"
 
 #define MAX_JOBS 256
 #define SLOTS_PER_JOB 8 /* reorder window: how far a fast worker may run ahead of the writer */
@@ -21,6 +23,7 @@ static volatile sig_atomic_t stop_requested;
 void llmsyn_request_stop(void)
 {
     stop_requested = 1;
+    http_request_stop(); /* model requests in flight give up (async-signal-safe: sets a flag) */
 }
 
 struct slot {
@@ -84,7 +87,10 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&run->mu);
         run->in_flight--;
         if (rc < 0) {
-            error_set(&run->err, err.code, "%s", err.msg);
+            /* A record cut short by a stop request is not an error: it is neither written nor journaled,
+             * and finish_run reports the interruption. */
+            if (err.code != LLMSYN_E_INTERRUPTED || !stop_requested)
+                error_set(&run->err, err.code, "%s", err.msg);
             run->stop = 1;
             pthread_cond_broadcast(&run->cv_space);
         } else {
@@ -95,6 +101,11 @@ static void *worker_main(void *arg)
         if (rc < 0)
             break;
     }
+    /* A stop request (a signal handler cannot signal a condition) may have come while the writer waited:
+     * wake it so it sees that no record is in flight and none will be taken. */
+    pthread_mutex_lock(&run->mu);
+    pthread_cond_broadcast(&run->cv_ready);
+    pthread_mutex_unlock(&run->mu);
     return NULL;
 }
 
@@ -370,6 +381,10 @@ static int load_journal(struct run *run, const struct llmsyn_options *o, const c
     snprintf(path, sizeof path, "%s/%s", o->out_dir, RUN_JOURNAL_NAME);
     rc = run_journal_parse(path, data, len, header, run->first, st, add_journaled_failure, rep, &run->err);
     free(data);
+    /* Checked before the output folder is touched: a journal that cannot be appended to (read-only)
+     * must not leave the folder half-prepared for a resume. */
+    if (rc == 0 && access(path, W_OK) != 0)
+        return error_set(&run->err, LLMSYN_E_OUTPUT, "cannot write run journal '%s': %s", path, strerror(errno)), -1;
     *found = rc == 0;
     return rc;
 }
@@ -415,6 +430,7 @@ llmsyn_status llmsyn_generate(const struct llmsyn_options *opts, const struct ll
     run.cb = cb;
     run.notify = opts->format == LLMSYN_FORMAT_BUNDLES;
     stop_requested = 0;
+    http_clear_stop();
     if (check_options(opts, &run.err) < 0 || pipeline_load(&run.pl, opts, &run.err) < 0)
         goto out;
     run.first = opts->count * opts->shard_index / opts->shard_count;

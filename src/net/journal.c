@@ -13,6 +13,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "util/limits.h"
+
 #define JOURNAL_MAX_LINE ((size_t)64 << 10)
 
 struct journal {
@@ -107,7 +109,7 @@ uint64_t journal_ok_count(const struct journal *j)
 /* Loads one line; lines that do not parse (a torn tail) or name another target are ignored. */
 static int load_line(struct journal *j, const char *line, size_t len)
 {
-    cJSON *root = cJSON_ParseWithLength(line, len);
+    cJSON *root = limits_json_too_deep(line, len, LIMIT_JSON_DEPTH) < 0 ? cJSON_ParseWithLength(line, len) : NULL;
     const cJSON *file = cJSON_GetObjectItemCaseSensitive(root, "file");
     const cJSON *hash = cJSON_GetObjectItemCaseSensitive(root, "hash");
     const cJSON *target = cJSON_GetObjectItemCaseSensitive(root, "target");
@@ -132,20 +134,21 @@ static int load_line(struct journal *j, const char *line, size_t len)
 static int load(struct journal *j, struct error *err)
 {
     FILE *f = fopen(j->path, "r");
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int last = '\n', ret = 0;
+    struct buf line; /* owned; at most JOURNAL_MAX_LINE bytes, longer lines are skipped */
+    int last = '\n', ret = 0, too_long = 0;
 
     if (!f)
         return errno == ENOENT ? 0 : (error_set(err, LLMSYN_E_OUTPUT, "cannot read '%s': %s", j->path,
                                                 strerror(errno)), -1);
-    while (ret == 0 && (n = getline(&line, &cap, f)) > 0) {
-        last = line[n - 1];
-        if ((size_t)n <= JOURNAL_MAX_LINE && last == '\n')
-            ret = load_line(j, line, (size_t)n);
+    buf_init(&line, JOURNAL_MAX_LINE);
+    while (ret == 0 && limits_read_line(f, &line, JOURNAL_MAX_LINE, &too_long) > 0) {
+        last = (unsigned char)line.data[line.len - 1];
+        if (too_long) /* consumed to its newline, or to the end of a file that lacks one */
+            last = feof(f) ? '\0' : '\n';
+        if (!too_long && last == '\n')
+            ret = load_line(j, line.data, line.len);
     }
-    free(line);
+    buf_free(&line);
     fclose(f);
     if (ret < 0)
         return error_set(err, LLMSYN_E_NOMEM, "out of memory loading '%s'", j->path), -1;
@@ -232,6 +235,7 @@ int journal_append(struct journal *j, const struct journal_line *line, struct er
 {
     char *text = format_line(j, line), *full = NULL;
     size_t n, off = 0;
+    off_t start;
     int ret = -1;
 
     if (!text || !(full = malloc((n = strlen(text)) + 1))) {
@@ -240,13 +244,19 @@ int journal_append(struct journal *j, const struct journal_line *line, struct er
     }
     memcpy(full, text, n);
     full[n++] = '\n';
+    start = lseek(j->fd, 0, SEEK_END);
     while (off < n) {
         ssize_t w = write(j->fd, full + off, n - off);
 
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            error_set(err, LLMSYN_E_OUTPUT, "cannot write '%s': %s", j->path, strerror(errno));
+            int e = w < 0 ? errno : EIO;
+
+            /* Disk full mid-line: cut the torn line off, so a later append never joins it. */
+            if (off > 0 && start >= 0 && ftruncate(j->fd, start) != 0)
+                e = errno;
+            error_set(err, LLMSYN_E_OUTPUT, "cannot write '%s': %s", j->path, strerror(e));
             goto out;
         }
         off += (size_t)w;

@@ -22,6 +22,7 @@ struct sink {
     char *dir;              /* owned: the output folder as given */
     llmsyn_format format;
     int broken;             /* an append failed: the appended files are incomplete */
+    int resumed;            /* opened by sink_open_resume: the partial files hold journaled records */
     size_t napp;
     struct appender app[SINK_MAX_PARTS];
 };
@@ -229,14 +230,16 @@ static int publish(struct sink *s, struct error *err)
     return LLMSYN_OK;
 }
 
-static void sink_free(struct sink *s)
+/* Frees s; with keep, its hidden partial files stay for --resume (the run journal names their lengths). */
+static void sink_free(struct sink *s, int keep)
 {
     size_t i;
 
     for (i = 0; i < s->napp; i++) {
         if (s->app[i].fp)
             fclose(s->app[i].fp);
-        unlink(s->app[i].partial); /* gone already when published */
+        if (!keep && s->app[i].partial)
+            unlink(s->app[i].partial); /* gone already when published */
         free(s->app[i].partial);
         free(s->app[i].final);
     }
@@ -259,7 +262,9 @@ int sink_close(struct sink **sp, int ok, struct error *err)
         rc = finish_appenders(s, err);
     if (ok && rc == LLMSYN_OK)
         rc = publish(s, err);
-    sink_free(s);
+    /* Unpublished appended files hold records the run journal lists: a failed close (disk full) or a
+     * resumed folder keeps them hidden for --resume; only a fresh sink given up before use drops them. */
+    sink_free(s, (ok && rc != LLMSYN_OK) || s->resumed);
     return rc;
 }
 
@@ -336,6 +341,7 @@ struct sink *sink_open_resume(const char *dir, llmsyn_format format, const struc
         return NULL;
     }
     s->format = format;
+    s->resumed = 1;
     for (i = 0; i < nfiles; i++)
         if (appender_resume(s, &files[i], err) != LLMSYN_OK) {
             sink_close(&s, 0, &(struct error){ LLMSYN_OK, "" });

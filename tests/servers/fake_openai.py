@@ -14,9 +14,14 @@ The same canned answers are served in the wire shapes of other APIs:
                                                                          (x-api-key, anthropic-version)
 Fault injection for retry tests: --fault 429,500,slow,garbage,truncated,reset consumes one fault per
 completion request, in order, then answers normally (429 carries Retry-After: --retry-after).
+"cut" sends the headers (Content-Length of a whole reply) and half the body, then closes the
+connection: a server dying mid-reply.
 --shapes DIR answers every completion request with DIR/<model>.json verbatim (status from
-DIR/index.json), for reply-shape fixtures. GET /stats reports the request counters and the peak number
-of requests in flight; --stats FILE writes the same JSON on exit.
+DIR/index.json), for reply-shape fixtures. GET /stats reports the request counters, the peak number
+of requests in flight, the number of TCP connections accepted and the seconds spent in completion
+handlers (handler_seconds, --delay included); --stats FILE writes the same JSON on exit.
+--echo-auth makes every error body quote the request's credential headers (Authorization, api-key,
+x-api-key), as careless servers and proxies do, so tests can check the client never repeats them.
 --ratelimit-first makes the first reply say the request window is used up (OpenAI:
 x-ratelimit-remaining-requests: 0, x-ratelimit-reset-requests: 1s; Anthropic: the anthropic-ratelimit-*
 pair with a reset one second ahead); --time-log FILE appends the arrival time (Unix seconds) of every
@@ -39,7 +44,7 @@ STEP_RE = re.compile(r"^[ \t]*Step:[ \t]*([A-Za-z0-9_]+)[ \t]*$", re.MULTILINE)
 ROLES = ("system", "user", "assistant")
 MODES = ("normal", "no-choices", "null-content", "not-json", "length", "no-usage", "huge")
 HUGE_BYTES = 9 << 20
-FAULTS = ("429", "500", "502", "503", "529", "slow", "garbage", "truncated", "reset")
+FAULTS = ("429", "500", "502", "503", "529", "slow", "garbage", "truncated", "reset", "cut")
 AZURE_RE = re.compile(r"^/openai/deployments/([A-Za-z0-9._-]+)/chat/completions$")
 ANTHROPIC_VERSIONS = ("2023-06-01", "2023-01-01")
 
@@ -72,6 +77,7 @@ def parse_args(argv):
                    help="the first reply says no requests remain until a reset 1 s later")
     p.add_argument("--time-log", metavar="FILE", help="append each completion request's arrival time")
     p.add_argument("--api-version", default=None, help="azure: require this api-version")
+    p.add_argument("--echo-auth", action="store_true", help="error bodies quote the request's credential headers")
     return p.parse_args(argv)
 
 
@@ -216,6 +222,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def setup(self):
+        super().setup()
+        with self.server.count_lock:
+            self.server.connections += 1  # one handler per accepted TCP connection (keep-alive reuses it)
+
     def send_json(self, status, obj, raw=None, headers=None):
         data = raw if raw is not None else json.dumps(obj).encode("utf-8")
         self.send_response(status)
@@ -251,6 +262,14 @@ class Handler(BaseHTTPRequestHandler):
         with self.server.log_lock, open(self.server.opts.log, "a", encoding="utf-8") as f:
             f.write(line + "\n")
 
+    def echoed(self, message):
+        """message, plus the request's credential headers under --echo-auth."""
+        if not self.server.opts.echo_auth:
+            return message
+        names = ("Authorization", "api-key", "x-api-key")
+        creds = ["%s: %s" % (h, self.headers[h]) for h in names if self.headers.get(h)]
+        return "%s (request had %s)" % (message, "; ".join(creds) or "no credentials")
+
     def auth_error(self):
         want = self.server.opts.require_key
         if want is None:
@@ -259,9 +278,13 @@ class Handler(BaseHTTPRequestHandler):
         if got == "Bearer " + want:
             return None
         if not got.startswith("Bearer ") or got == "Bearer ":
-            return "You didn't provide an API key."
+            return self.echoed("You didn't provide an API key.")
         # Real servers echo (part of) the wrong key; echo all of it so clients must scrub it.
-        return "Incorrect API key provided: %s." % got[len("Bearer "):]
+        return self.echoed("Incorrect API key provided: %s." % got[len("Bearer "):])
+
+    def api_error(self, message, etype, code=None):
+        """An error body in the API's own shape: Ollama answers {"error": "..."}, the others error.message."""
+        return {"error": message} if self.api == "ollama" else error_body(message, etype, code)
 
     def take_failure(self):
         with self.server.count_lock:
@@ -269,6 +292,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.server.requests <= self.server.opts.fail_first
 
     def do_POST(self):
+        started = time.monotonic()
         if self.server.opts.time_log:
             with self.server.log_lock, open(self.server.opts.time_log, "a", encoding="utf-8") as f:
                 f.write("%.6f\n" % time.time())
@@ -281,6 +305,7 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             with self.server.count_lock:
                 self.server.inflight -= 1
+                self.server.handler_seconds += time.monotonic() - started
 
     def route_post(self):
         path, _, query = self.path.partition("?")
@@ -312,9 +337,9 @@ class Handler(BaseHTTPRequestHandler):
             return 404, {"error": {"code": "404", "message": "Resource not found"}}
         key = self.server.opts.require_key
         if key is not None and self.headers.get("api-key") != key:
-            return 401, {"error": {"code": "401", "message": "Access denied due to invalid subscription key "
-                                   "or wrong API endpoint. Make sure to provide a valid key for an active "
-                                   "subscription and use a correct regional API endpoint for your resource."}}
+            return 401, {"error": {"code": "401", "message": self.echoed(
+                "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
+                "valid key for an active subscription and use a correct regional API endpoint for your resource.")}}
         return None
 
     def anthropic_problem(self):
@@ -324,7 +349,7 @@ class Handler(BaseHTTPRequestHandler):
         key = self.server.opts.require_key
         if key is not None and self.headers.get("x-api-key") != key:
             return 401, {"type": "error", "error": {"type": "authentication_error",
-                                                     "message": "invalid x-api-key"}}
+                                                     "message": self.echoed("invalid x-api-key")}}
         return None
 
     def take_fault(self):
@@ -346,6 +371,21 @@ class Handler(BaseHTTPRequestHandler):
             return True
         if fault == "garbage":
             self.send_json(200, None, raw=b"\x00\x01 this is not json {{{")
+            return True
+        if fault == "cut":
+            # Headers promise a whole reply; half of it is sent, then the connection closes. No canned
+            # text is used, so the per-step round-robin stays where it was.
+            data = json.dumps({"id": "chatcmpl-cut", "object": "chat.completion", "model": "cut",
+                               "choices": [{"index": 0, "finish_reason": "stop",
+                                            "message": {"role": "assistant", "content": "x" * 2000}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
             return True
         if fault == "truncated":
             body = json.dumps({"id": "chatcmpl-cut", "object": "chat.completion",
@@ -375,14 +415,14 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(problem[0], problem[1])
         auth = self.auth_error() if self.api in ("openai", "ollama") else None
         if auth:
-            return self.send_json(401, error_body(auth, "invalid_request_error", "invalid_api_key"))
+            return self.send_json(401, self.api_error(auth, "invalid_request_error", "invalid_api_key"))
         fault = self.take_fault()
         if fault and self.send_fault(fault):
             return
         if self.take_failure():
             status = self.server.opts.fail_status
-            return self.send_json(status, error_body(self.server.opts.fail_message,
-                                                     "server_error" if status >= 500 else "requests"))
+            return self.send_json(status, self.api_error(self.echoed(self.server.opts.fail_message),
+                                                         "server_error" if status >= 500 else "requests"))
         try:
             req = json.loads(raw)
         except ValueError:
@@ -483,7 +523,8 @@ class Server(ThreadingHTTPServer):
         with self.count_lock:
             return {"requests": self.completions, "peak_inflight": self.peak,
                     "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                    "faults_left": len(self.faults)}
+                    "faults_left": len(self.faults), "connections": self.connections,
+                    "handler_seconds": round(self.handler_seconds, 6)}
 
     def handle_error(self, request, client_address):
         # A client that gave up (timeout, cap reached) is expected in tests; anything else is reported.
@@ -505,6 +546,8 @@ def main(argv):
     server.requests = 0
     server.replies = 0
     server.completions = server.inflight = server.peak = 0
+    server.connections = 0
+    server.handler_seconds = 0.0
     server.prompt_tokens = server.completion_tokens = 0
     server.faults = [f for f in opts.fault.split(",") if f]
     if any(f not in FAULTS for f in server.faults):
