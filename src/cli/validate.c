@@ -52,10 +52,17 @@ static int check_dir(const char *dir, unsigned long *checked)
                 break;
             names = p;
         }
-        names[n++] = strdup(e->d_name);
+        if (!(names[n] = strdup(e->d_name)))
+            break;
+        n++;
+    }
+    if (e) { /* the listing stopped early: out of memory */
+        msg_error("out of memory listing folder '%s'", dir);
+        failed++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, compare_names);
+    if (n)
+        qsort(names, n, sizeof *names, compare_names);
     for (i = 0; i < n; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         failed += check_one(path);

@@ -126,7 +126,7 @@ static int csv_fail(const struct csv_line *l, struct error *err, const char *wha
 
     if (n >= sizeof shown)
         n = sizeof shown - 1;
-    for (i = 0; i < n; i++)
+    for (i = 0; value && i < n; i++)
         shown[i] = ((unsigned char)value[i] < 0x20 || (unsigned char)value[i] >= 0x80) ? '?' : value[i];
     shown[n] = '\0';
     if (value)

@@ -58,9 +58,9 @@ static int64_t draw_stay_days(struct rng *r)
 static int add_dates(struct record *rec, struct rng *r)
 {
     int64_t admit_day = days_from_civil(ADMIT_FIRST_YEAR, 1, 1) + (int64_t)rng_below(r, ADMIT_SPAN_DAYS);
-    unsigned admit_minute = (unsigned)rng_below(r, 24 * 60);
+    unsigned admit_minute = (unsigned)rng_below(r, (uint64_t)24 * 60);
     int64_t disch_day = admit_day + draw_stay_days(r);
-    unsigned disch_minute = (unsigned)rng_below(r, 24 * 60);
+    unsigned disch_minute = (unsigned)rng_below(r, (uint64_t)24 * 60);
     const char *age_s = record_get(rec, F_AGE);
     long age = age_s ? strtol(age_s, NULL, 10) : 0;
     int y;

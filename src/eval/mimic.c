@@ -95,7 +95,7 @@ static int columns(struct csv_reader *r, const char *const *names, int *idx, int
         return error_set(err, LLMSYN_E_NOMEM, "out of memory");
     for (int i = 0; i < n; i++) {
         idx[i] = csv_column(hdr, nh, names[i]);
-        if (idx[i] < 0 && i < nrequired) {
+        if (i < nrequired && idx[i] < 0) {
             rc = error_set(err, LLMSYN_E_INPUT, "%s:1: no column '%s'", r->name, names[i]);
             break;
         }
@@ -113,7 +113,7 @@ static int key_cmp(const void *a, const void *b)
 static long find_hadm(const struct mimic_ctx *c, long key)
 {
     struct key_idx k = {key, 0};
-    const struct key_idx *f = bsearch(&k, c->hadm, c->t->n, sizeof k, key_cmp);
+    const struct key_idx *f = c->t->n ? bsearch(&k, c->hadm, c->t->n, sizeof k, key_cmp) : NULL;
     return f ? (long)f->idx : -1;
 }
 
@@ -182,7 +182,7 @@ static int read_admissions(struct mimic_ctx *c, const char *path, struct error *
             goto out;
     }
     rc = rc < 0 ? err->code : 0;
-    if (!rc)
+    if (!rc && c->t->n)
         qsort(c->hadm, c->t->n, sizeof *c->hadm, key_cmp);
     for (size_t i = 1; !rc && i < c->t->n; i++)
         if (c->hadm[i].key == c->hadm[i - 1].key)
@@ -324,7 +324,8 @@ static int read_codes(struct mimic_ctx *c, const char *path, int is_dx, struct e
     rc = rc < 0 ? err->code : 0;
     if (rc)
         goto out;
-    qsort(l.v, l.n, sizeof *l.v, ref_cmp);
+    if (l.n)
+        qsort(l.v, l.n, sizeof *l.v, ref_cmp);
     for (size_t i = 0; i < l.n && !rc; i++) {
         struct eval_row *row = &c->t->rows[l.v[i].row];
         rc = is_dx ? eval_row_add_icd9(row, l.v[i].code, err) : eval_row_add_cpt(row, l.v[i].code, err);

@@ -118,7 +118,7 @@ static void deaths_of(const struct eval_table *t, const char *code, double *deat
 /* 1 when code (no dot) has an ICD-9-CM diagnosis shape the prior loader accepts (docs/prior-format.md). */
 static int icd9_shape(const char *code)
 {
-    size_t n = strlen(code), lead = code[0] == 'V' ? 2 : code[0] == 'E' ? 3 : 3;
+    size_t n = strlen(code), lead = code[0] == 'V' ? 2 : 3;
     size_t start = code[0] == 'V' || code[0] == 'E' ? 1 : 0, maxtail = code[0] == 'E' ? 1 : 2;
 
     if (n < start + lead || n > start + lead + maxtail)

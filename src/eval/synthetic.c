@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "util/csv.h"
+#include "util/limits.h"
 
 struct ref_idx {
     char *ref;  /* "urn:uuid:ID" or "Patient/ID"; owned */
@@ -134,8 +135,14 @@ static char *slurp(const char *path, size_t max, size_t *len, struct error *err)
         goto out;
     }
     n = fread(data, 1, max + 1, fp);
-    if (ferror(fp) || n > max) {
-        error_set(err, LLMSYN_E_INPUT, "%s: %s", path, n > max ? "file too large" : "read error");
+    if (n > max) {
+        error_set(err, LLMSYN_E_INPUT, "%s: larger than SYN_MAX_FILE (%zu MiB)", path, max >> 20);
+        free(data);
+        data = NULL;
+        goto out;
+    }
+    if (ferror(fp)) {
+        error_set(err, LLMSYN_E_INPUT, "%s: read error", path);
         free(data);
         data = NULL;
         goto out;
@@ -208,7 +215,8 @@ static int read_bundle_dir(const char *dir, struct eval_table *t, struct error *
         if (!(names[n] = strdup(de->d_name))) { rc = error_set(err, LLMSYN_E_NOMEM, "out of memory"); goto out; }
         n++;
     }
-    qsort(names, n, sizeof *names, name_cmp);
+    if (n)
+        qsort(names, n, sizeof *names, name_cmp);
     for (size_t i = 0; i < n && !rc; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         rc = read_bundle(path, t, err);
@@ -281,22 +289,28 @@ static int ndjson_line(struct ndjson_ctx *c, const cJSON *res, int patients, str
 static int read_ndjson_file(struct ndjson_ctx *c, const char *path, int patients, struct error *err)
 {
     FILE *fp = fopen(path, "rb");
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n = 0;
+    struct buf line; /* owned; at most SYN_MAX_LINE bytes */
     unsigned long lineno = 0;
-    int rc = 0;
+    int rc = 0, too_long = 0;
 
     if (!fp)
         return patients ? error_set(err, LLMSYN_E_INPUT, "cannot open '%s': %s", path, strerror(errno)) : 0;
-    while ((n = getline(&line, &cap, fp)) > 0) {
+    buf_init(&line, SYN_MAX_LINE);
+    while (limits_read_line(fp, &line, SYN_MAX_LINE, &too_long) > 0) {
         cJSON *res = NULL;
+        char what[512];
         lineno++;
-        if ((size_t)n > SYN_MAX_LINE) {
-            rc = error_set(err, LLMSYN_E_INPUT, "%s:%lu: line too long", path, lineno);
+        if (too_long) {
+            rc = error_set(err, LLMSYN_E_INPUT, "%s:%lu: line exceeds SYN_MAX_LINE (%zu MiB)", path, lineno,
+                           SYN_MAX_LINE >> 20);
             break;
         }
-        res = cJSON_ParseWithLength(line, (size_t)n);
+        snprintf(what, sizeof what, "%.400s:%lu", path, lineno);
+        res = limits_json_parse(line.data, line.len, what, LLMSYN_E_INPUT, err);
+        if (err->code != LLMSYN_OK) {
+            rc = err->code;
+            break;
+        }
         if (!cJSON_IsObject(res))
             rc = error_set(err, LLMSYN_E_INPUT, "%s:%lu: not a JSON object", path, lineno);
         else if ((rc = ndjson_line(c, res, patients, err)) == LLMSYN_E_INPUT && err->code == LLMSYN_OK)
@@ -307,7 +321,7 @@ static int read_ndjson_file(struct ndjson_ctx *c, const char *path, int patients
     }
     if (!rc && ferror(fp))
         rc = error_set(err, LLMSYN_E_INPUT, "%s: read error", path);
-    free(line);
+    buf_free(&line);
     fclose(fp);
     return rc;
 }
@@ -322,7 +336,8 @@ static int read_ndjson(const char *dir, struct eval_table *t, struct error *err)
     snprintf(path, sizeof path, "%s/Patient.ndjson", dir);
     if ((rc = read_ndjson_file(&c, path, 1, err)) != 0)
         goto out;
-    qsort(c.refs, c.nrefs, sizeof *c.refs, ref_cmp);
+    if (c.nrefs)
+        qsort(c.refs, c.nrefs, sizeof *c.refs, ref_cmp);
     for (size_t i = 0; i < 3 && !rc; i++) {
         snprintf(path, sizeof path, "%s/%s.ndjson", dir, others[i]);
         rc = read_ndjson_file(&c, path, 0, err);

@@ -188,7 +188,7 @@ static int norm_age(const char *field, const char *v, struct record *tmp, struct
     size_t n = 0;
     int age = 0;
 
-    while (is_digit(v[n]) && n < 4)
+    while (n < 4 && is_digit(v[n]))
         age = age * 10 + (v[n++] - '0');
     if (n == 0 || n > 3 || ((v[n] == '.' || v[n] == ',') && is_digit(v[n + 1])))
         return fail(err, field, v, "is not a number of years");

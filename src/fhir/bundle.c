@@ -354,7 +354,7 @@ static int parse_datetime(const char *s, int64_t *out)
     }
     if (parse_zone(&p, &offset) < 0 || *skip_blank(p) != '\0')
         return -1;
-    t = day * SECONDS_PER_DAY + hh * 3600 + mm * 60 + ss - offset;
+    t = day * SECONDS_PER_DAY + (int64_t)hh * 3600 + (int64_t)mm * 60 + ss - offset;
     if (t < days_from_civil(1, 1, 1) * SECONDS_PER_DAY || t >= days_from_civil(10000, 1, 1) * SECONDS_PER_DAY)
         return -1;
     *out = t;
@@ -818,7 +818,7 @@ static const char *quote(const char *v, char out[48])
 {
     size_t i;
 
-    for (i = 0; v[i] && i < 40; i++)
+    for (i = 0; i < 40 && v[i]; i++)
         out[i] = (v[i] < 0x20 || v[i] == 0x7f || (unsigned char)v[i] >= 0x80) ? '?' : v[i];
     out[i] = '\0';
     return out;

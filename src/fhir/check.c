@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/limits.h"
 
-#define MAX_DEPTH 64
 #define UUID_LEN 36
 #define URN_PREFIX "urn:uuid:"
 #define URN_PREFIX_LEN 9
@@ -32,7 +32,7 @@ static const char *shown(const char *v, char out[72])
 {
     size_t i;
 
-    for (i = 0; v[i] && i < 60; i++)
+    for (i = 0; i < 60 && v[i]; i++)
         out[i] = (v[i] < 0x20 || v[i] == 0x7f || (unsigned char)v[i] >= 0x80) ? '?' : v[i];
     memcpy(out + i, v[i] ? "..." : "", v[i] ? 4 : 1);
     return out;
@@ -300,10 +300,10 @@ static int walk(struct checker *c, const cJSON *node, const char *key, int depth
     const cJSON *child;
     size_t saved;
     long i = 0;
-    int rc = 0;
+    int rc;
 
-    if (depth > MAX_DEPTH)
-        return fail(c, "nested deeper than %d levels", MAX_DEPTH);
+    if (depth > LIMIT_JSON_DEPTH)
+        return fail(c, "nested deeper than LIMIT_JSON_DEPTH (%d levels)", LIMIT_JSON_DEPTH);
     if (cJSON_IsString(node))
         return check_string(c, node->valuestring, key);
     if (!cJSON_IsArray(node) && !cJSON_IsObject(node))
@@ -380,7 +380,8 @@ static int read_file(const char *path, struct buf *b, struct error *err)
         return error_set(err, LLMSYN_E_INPUT, "cannot open '%s': %s", path, strerror(errno)), -1;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
         if (b->len + n > FHIR_CHECK_MAX_FILE) {
-            error_set(err, LLMSYN_E_INPUT, "'%s' is larger than %zu MiB", path, FHIR_CHECK_MAX_FILE >> 20);
+            error_set(err, LLMSYN_E_INPUT, "'%s' is larger than FHIR_CHECK_MAX_FILE (%zu MiB)", path,
+                      FHIR_CHECK_MAX_FILE >> 20);
             goto out;
         }
         if (buf_append(b, chunk, n) < 0) {

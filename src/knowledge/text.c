@@ -404,7 +404,7 @@ int ktext_html_to_text(const char *html, size_t len, const struct ktext_html_out
             i++;
         } else if (c == '&') {
             i += put_entity(&h, html + i, len - i);
-        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c < 0x20 || c == 0x7f) {
+        } else if (c == ' ' || c < 0x20 || c == 0x7f) { /* tab, CR and LF are below 0x20 */
             sink_space(&h);
             i++;
         } else {

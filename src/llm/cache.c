@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "llm/llm_internal.h"
+#include "util/limits.h"
 
 #define CACHE_ENTRY_MAX ((size_t)16 << 20) /* a stored entry larger than this is ignored */
 #define CACHE_SUBDIR "llmsyn-fhir"
@@ -45,8 +46,8 @@ int llm_cache_key(const char *backend, const char *endpoint, const char *model, 
         EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
         goto out;
     for (i = 0; i < mdlen; i++) {
-        hex[2 * i] = digits[md[i] >> 4];
-        hex[2 * i + 1] = digits[md[i] & 15];
+        hex[2 * (size_t)i] = digits[md[i] >> 4];
+        hex[2 * (size_t)i + 1] = digits[md[i] & 15];
     }
     hex[64] = '\0';
     rc = 0;
@@ -95,6 +96,8 @@ int llm_cache_get(const char *dir, const char *hex, struct buf *answer, struct l
     buf_init(&raw, CACHE_ENTRY_MAX);
     if (!dir || entry_path(dir, hex, 0, path, sizeof path) < 0 || read_small(path, &raw) < 0 || raw.len == 0)
         goto out;
+    if (limits_json_too_deep(raw.data, raw.len, LIMIT_JSON_DEPTH) >= 0)
+        goto out; /* not an entry we wrote: a miss */
     root = cJSON_ParseWithLength(raw.data, raw.len);
     a = cJSON_GetObjectItemCaseSensitive(root, "answer");
     if (!cJSON_IsString(a) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "key")) ||

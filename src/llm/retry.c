@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "llm/llm_internal.h"
+#include "util/limits.h"
 
 #define RL_MAX_WAIT_MS 1000L /* a worker re-checks the buckets at least this often */
 
@@ -32,12 +33,17 @@ static long now_ms(void)
     return (long)t.tv_sec * 1000L + t.tv_nsec / 1000000L;
 }
 
+/* Sleeps ms in slices of at most 100 ms, returning early once a stop was requested. */
 static void sleep_ms(long ms)
 {
-    struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+    while (ms > 0 && !http_stop_requested()) {
+        long slice = ms > 100 ? 100 : ms;
+        struct timespec t = { 0, slice * 1000000L };
 
-    while (ms > 0 && nanosleep(&t, &t) != 0 && errno == EINTR)
-        ;
+        while (nanosleep(&t, &t) != 0 && errno == EINTR)
+            ;
+        ms -= slice;
+    }
 }
 
 void llm_ratelimit_configure(double rpm, double tpm)
@@ -206,7 +212,7 @@ static void rate_wait(double est)
 {
     long wait;
 
-    while ((wait = llm_ratelimit_take(est, now_ms())) > 0)
+    while (!http_stop_requested() && (wait = llm_ratelimit_take(est, now_ms())) > 0)
         sleep_ms(wait);
 }
 
@@ -228,6 +234,17 @@ static void rate_from_headers(const struct http_response *r)
         llm_ratelimit_pause(now_ms(), wait);
 }
 
+/* A model reply nested past LIMIT_JSON_DEPTH: refused before cJSON sees it. Returns -1. */
+static int too_deep(const struct llm_wire *w, struct error *err)
+{
+    char where[256];
+
+    http_redact_url(w->url, where, sizeof where);
+    error_set(err, LLMSYN_E_BACKEND, "model reply from %s nests deeper than LIMIT_JSON_DEPTH (%d levels) at byte %ld",
+              where, LIMIT_JSON_DEPTH, limits_json_too_deep(w->resp.body.data, w->resp.body.len, LIMIT_JSON_DEPTH));
+    return -1;
+}
+
 /* One attempt: POST and turn the reply into the answer. Returns 0, or -1 with err and *status. */
 static int attempt(struct llm_wire *w, const char *const *headers, const char *body, llm_reply_fn reply,
                    void *ctx, struct buf *answer, struct llm_usage *usage, long *status, struct error *err)
@@ -238,6 +255,8 @@ static int attempt(struct llm_wire *w, const char *const *headers, const char *b
         return -1;
     *status = w->resp.status;
     rate_from_headers(&w->resp);
+    if (limits_json_too_deep(w->resp.body.data, w->resp.body.len, LIMIT_JSON_DEPTH) >= 0)
+        return too_deep(w, err);
     return reply(ctx, &w->resp, answer, usage, err);
 }
 
@@ -274,6 +293,8 @@ static int send_with_retries(struct llm_wire *w, const char *const *headers, con
             llm_ratelimit_settle(est, (double)(usage->prompt_tokens + usage->completion_tokens));
             return 0;
         }
+        if (last.code == LLMSYN_E_INTERRUPTED) /* a stop request: no retry, not a failure of the server */
+            break;
         usage->failures++;
         if (last.code == LLMSYN_E_NOMEM || !retryable(status))
             break;

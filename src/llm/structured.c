@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "llm/llm_internal.h"
+#include "util/limits.h"
 
 #define REASONING_KEY "reasoning"
 
@@ -50,11 +51,14 @@ static int put_line(struct buf *out, const char *name, const cJSON *v)
 
 int llm_structured_to_text(const struct step_def *step, const char *json, struct buf *out)
 {
-    cJSON *root = step && json ? cJSON_Parse(json) : NULL;
+    cJSON *root = NULL;
     const cJSON *v, *item;
     size_t i;
     int rc = 1;
 
+    /* an answer nested past LIMIT_JSON_DEPTH is not taken as structured */
+    if (step && json && limits_json_too_deep(json, strlen(json), LIMIT_JSON_DEPTH) < 0)
+        root = cJSON_Parse(json);
     if (!cJSON_IsObject(root))
         goto out;
     rc = -1;

@@ -338,7 +338,8 @@ int bundle_split(const cJSON *bundle, size_t max_entries, size_t max_bytes, cJSO
             strongconnect(&g, v);
     if (!(count = pack(&g, header, max_entries, max_bytes, err)))
         goto out;
-    if (!(*parts = calloc(count, sizeof **parts))) {
+    /* an array of part pointers */
+    if (!(*parts = calloc(count, sizeof **parts))) { /* NOLINT(bugprone-sizeof-expression) */
         error_set(err, LLMSYN_E_NOMEM, "out of memory");
         goto out;
     }

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/limits.h"
+
 #define MAX_REASON_ISSUES 3
 
 int fhir_status_code(const char *status)
@@ -237,11 +239,15 @@ void fhir_read_reply(long http_status, long retry_after_s, const char *body, siz
 
     memset(out, 0, sizeof *out);
     out->retry_after_s = retry_after_s;
-    if (body && len)
+    if (body && len && limits_json_too_deep(body, len, LIMIT_JSON_DEPTH) < 0)
         root = cJSON_ParseWithLength(body, len);
     if (http_status < 200 || http_status >= 300)
         read_error_reply(http_status, root, out);
-    else if (!root) {
+    else if (!root && body && len && limits_json_too_deep(body, len, LIMIT_JSON_DEPTH) >= 0) {
+        out->kind = FHIR_REPLY_RETRY;
+        snprintf(out->reason, sizeof out->reason, "HTTP %ld with a body that nests deeper than LIMIT_JSON_DEPTH "
+                 "(%d levels)", http_status, LIMIT_JSON_DEPTH);
+    } else if (!root) {
         out->kind = FHIR_REPLY_RETRY;
         snprintf(out->reason, sizeof out->reason, "HTTP %ld with a body that is not JSON", http_status);
     } else
@@ -268,7 +274,7 @@ static int has_interaction(const cJSON *root, const char *code)
 
 int fhir_check_capability(const char *body, size_t len, const char *need, const char *where, struct error *err)
 {
-    cJSON *root = body && len ? cJSON_ParseWithLength(body, len) : NULL;
+    cJSON *root = body && len ? limits_json_parse(body, len, "the /metadata reply", LLMSYN_E_UPLOAD, err) : NULL;
     const char *rt = str_of(root, "resourceType"), *ver = str_of(root, "fhirVersion");
     int ret = -1;
 

@@ -15,6 +15,7 @@
 
 #include "llmsyn/llmsyn.h"
 #include "util/buf.h"
+#include "util/limits.h"
 
 #define ASSERTION_TTL_S 300L
 #define DEFAULT_SCOPE "system/*.write"
@@ -290,7 +291,7 @@ static int discover(struct smart *s, struct http_multi *m, const char *base, str
             snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg), "%ld", f.status);
         goto out;
     }
-    doc = cJSON_ParseWithLength(buf_str(&f.body), f.body.len);
+    doc = limits_json_parse(buf_str(&f.body), f.body.len, "SMART discovery reply", LLMSYN_E_UPLOAD, err);
     te = cJSON_GetObjectItemCaseSensitive(doc, "token_endpoint");
     if (!cJSON_IsString(te) || strncmp(te->valuestring, "http", 4) || strlen(te->valuestring) >= sizeof s->token_url) {
         error_set(err, LLMSYN_E_UPLOAD, "SMART discovery: %s has no http(s) token_endpoint", where);
@@ -323,7 +324,7 @@ static int put_form(struct buf *b, const char *s)
 /* The reason a token endpoint gave: "error: error_description" (both bounded), or "". */
 static void token_error(const char *body, size_t len, char *out, size_t outlen)
 {
-    cJSON *doc = cJSON_ParseWithLength(body, len);
+    cJSON *doc = limits_json_too_deep(body, len, LIMIT_JSON_DEPTH) < 0 ? cJSON_ParseWithLength(body, len) : NULL;
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(doc, "error_description");
 
@@ -335,7 +336,7 @@ static void token_error(const char *body, size_t len, char *out, size_t outlen)
 /* Reads access_token and expires_in from a 200 reply. Returns 0 or -1 with err. */
 static int take_token(struct smart *s, const char *body, size_t len, const char *where, struct error *err)
 {
-    cJSON *doc = cJSON_ParseWithLength(body, len);
+    cJSON *doc = limits_json_parse(body, len, "SMART token reply", LLMSYN_E_UPLOAD, err);
     const cJSON *tok = cJSON_GetObjectItemCaseSensitive(doc, "access_token");
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(doc, "expires_in");
     double ttl = cJSON_IsNumber(exp) && exp->valuedouble > 0 && exp->valuedouble < 1e7 ? exp->valuedouble : 300;

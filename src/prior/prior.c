@@ -135,7 +135,8 @@ static int prescan(struct ctx *c, const char *text, size_t len)
             in_string = 1;
         } else if (ch == '{' || ch == '[') {
             if (++depth > PRIOR_MAX_DEPTH)
-                return fail(c, NULL, "nested deeper than %d levels near byte %zu", PRIOR_MAX_DEPTH, i);
+                return fail(c, NULL, "nested deeper than PRIOR_MAX_DEPTH (%d levels) near byte %zu", PRIOR_MAX_DEPTH,
+                            i);
         } else if ((ch == '}' || ch == ']') && depth > 0) {
             depth--;
         }
@@ -636,7 +637,7 @@ struct prior *prior_parse(const char *text, size_t len, const char *name, struct
         goto out;
     }
     if (len > PRIOR_MAX_BYTES) {
-        fail(&c, NULL, "larger than %zu bytes", PRIOR_MAX_BYTES);
+        fail(&c, NULL, "larger than PRIOR_MAX_BYTES (%zu MiB)", PRIOR_MAX_BYTES >> 20);
         goto out;
     }
     if (!(root = parse_json(&c, text, len)))
@@ -667,7 +668,7 @@ struct prior *prior_load(const char *path, struct error *err)
     }
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
         if (b.len + n > PRIOR_MAX_BYTES) {
-            error_set(err, LLMSYN_E_INPUT, "%s: larger than %zu bytes", path, PRIOR_MAX_BYTES);
+            error_set(err, LLMSYN_E_INPUT, "%s: larger than PRIOR_MAX_BYTES (%zu MiB)", path, PRIOR_MAX_BYTES >> 20);
             goto out;
         }
         if (buf_append(&b, chunk, n) < 0) {

@@ -245,6 +245,17 @@ static void test_scrub(void **state)
     assert_string_equal(s, "refused *** and ******, pw");
 }
 
+/* A token after "Bearer " is scrubbed though no list names it (a SMART access token); short words are kept. */
+static void test_scrub_bearer(void **state)
+{
+    const char *none[] = { NULL };
+    char s[] = "headers: authorization: Bearer smt-0123456789abcdef; x: BEARER a.b-c_d~e+f/g=h; Bearer realm";
+
+    (void)state;
+    upload_scrub(s, none);
+    assert_string_equal(s, "headers: authorization: Bearer ***; x: BEARER ***; Bearer realm");
+}
+
 /* Patient <- Encounter <-> Conditions (a cycle), Procedure -> all three, Coverage -> Patient. */
 static const char split_json[] =
     "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
@@ -392,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_reply_errors),    cmocka_unit_test(test_capability),
         cmocka_unit_test(test_to_batch),        cmocka_unit_test(test_to_conditional),
         cmocka_unit_test(test_journal_resume),  cmocka_unit_test(test_scrub),
+        cmocka_unit_test(test_scrub_bearer),
         cmocka_unit_test(test_split),           cmocka_unit_test(test_gzip),
     };
 

@@ -20,6 +20,9 @@
 //   slow:MS        reply after MS ms         reset        connection closed before processing
 //   reset-after    processed and committed, then the connection is reset mid-body
 //   entry-fail     a transaction-response whose last entry failed with 500 (nothing committed)
+//   echo-auth      400 whose OperationOutcome quotes every request header, credentials included
+// --echo-auth makes the 401 OperationOutcome quote the request headers too (the secrets test).
+// --smart-token-prefix P starts every issued access token with P, so tests can look for it in their output.
 import http from 'node:http';
 import https from 'node:https';
 import fs from 'node:fs';
@@ -39,7 +42,8 @@ indexSearchParameterBundle(readDef('search-parameters.json'));
 
 // ---- options ----
 const opts = { port: 0, bearer: null, basic: null, maxEntries: 1000, maxBytes: 0, faults: [], log: null, headers: [],
-  tlsCert: null, tlsKey: null, tlsClientCa: null, smartJwks: null, smartClientId: null, smartTtl: 300 };
+  tlsCert: null, tlsKey: null, tlsClientCa: null, smartJwks: null, smartClientId: null, smartTtl: 300,
+  echoAuth: false, smartTokenPrefix: '' };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i], v = process.argv[i + 1];
   if (a === '--port') { opts.port = Number(v); i++; }
@@ -56,6 +60,8 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === '--smart-token-ttl') { opts.smartTtl = Number(v); i++; }
   else if (a === '--tls-key') { opts.tlsKey = v; i++; }
   else if (a === '--tls-client-ca') { opts.tlsClientCa = v; i++; }
+  else if (a === '--echo-auth') { opts.echoAuth = true; }
+  else if (a === '--smart-token-prefix') { opts.smartTokenPrefix = v; i++; }
   else { console.error(`server.mjs: unknown option ${a}`); process.exit(2); }
 }
 
@@ -67,7 +73,7 @@ function parseHeader(line) {
 
 function parseFault(spec) {
   const [kind, count, arg] = String(spec).split(':');
-  const known = ['429', '500', '503', 'slow', 'reset', 'reset-after', 'entry-fail'];
+  const known = ['429', '500', '503', 'slow', 'reset', 'reset-after', 'entry-fail', 'echo-auth'];
   if (!known.includes(kind)) throw new Error(`unknown fault ${kind}`);
   return { kind, left: Number(count || 1), arg: arg === undefined ? null : Number(arg) };
 }
@@ -256,8 +262,12 @@ function takeFault(method) {
   return f;
 }
 
-async function applyFault(f, res) {
+// The request's headers as text, credentials included, as a careless server quotes them in an error.
+const headerText = (req) => Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`).join('; ');
+
+async function applyFault(f, res, req) {
   switch (f.kind) {
+    case 'echo-auth': send(res, 400, outcome('invalid', `rejected request with headers ${headerText(req)}`)); return true;
     case '429': send(res, 429, outcome('throttled', 'too many requests'), { 'Retry-After': String(f.arg ?? 1) }); return true;
     case '500': send(res, 500, outcome('exception', 'injected internal error')); return true;
     case '503': send(res, 503, outcome('transient', 'injected unavailability')); return true;
@@ -316,7 +326,7 @@ function issueToken(req, res, raw) {
     stats.tokensRefused++; stats.lastTokenError = why;
     return send(res, 401, { error: 'invalid_client', error_description: why });
   }
-  const token = crypto.randomBytes(24).toString('hex');
+  const token = opts.smartTokenPrefix + crypto.randomBytes(24).toString('hex');
   tokens.set(token, Date.now() + opts.smartTtl * 1000);
   stats.tokensIssued++;
   return send(res, 200, { access_token: token, token_type: 'bearer', expires_in: opts.smartTtl, scope: form.get('scope') ?? '' });
@@ -391,10 +401,13 @@ async function handle(req, res) {
     entries: body?.entry?.length, bytes: raw.length, auth: req.headers.authorization ? 'present' : 'absent', encoding: req.headers['content-encoding'] ?? null,
     protocol: req.httpVersion, tls: Boolean(req.socket.encrypted),
     clientCert: req.socket.getPeerCertificate?.()?.subject?.CN ?? null }) + '\n');
-  if (!authorised(req)) return send(res, 401, outcome('login', 'authentication required'), { 'WWW-Authenticate': 'Bearer' });
+  if (!authorised(req)) {
+    const why = opts.echoAuth ? `authentication required (request headers: ${headerText(req)})` : 'authentication required';
+    return send(res, 401, outcome('login', why), { 'WWW-Authenticate': 'Bearer' });
+  }
   if (url.pathname === '/metadata' && req.method === 'GET') return send(res, 200, capability());
   const fault = takeFault(req.method);
-  if (fault && await applyFault(fault, res)) return undefined;
+  if (fault && await applyFault(fault, res, req)) return undefined;
   if (req.method === 'POST') stats.posts++;
   return serialised(() => route(req, res, url, body, fault));
 }
