@@ -1,5 +1,6 @@
-/* http.c - libcurl easy-interface wrapper: JSON POST with a capped body, a timeout and no redirects. */
+/* http.c - model POSTs on the shared transport: JSON, capped body, timeout, no redirects, rate-limit headers. */
 #include "net/http.h"
+#include "net/transport.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -11,7 +12,8 @@
 #include <curl/curl.h>
 
 struct http_client {
-    CURL *curl;                   /* owned; keeps its connection cache between requests */
+    CURL *curl;                   /* owned; run on the transport, whose multi handle holds the connections */
+    struct transport *transport;  /* held; released by http_client_free */
     char errbuf[CURL_ERROR_SIZE]; /* curl's detail for the last failed transfer */
 };
 
@@ -202,8 +204,10 @@ static int rfc3339_tail(const char *s, size_t n, size_t *i, long *frac_ms, int *
     if (*i < n && s[*i] == '.') {
         if (++(*i) >= n || s[*i] < '0' || s[*i] > '9')
             return -1;
-        for (; *i < n && s[*i] >= '0' && s[*i] <= '9'; (*i)++, scale /= 10)
+        for (; *i < n && s[*i] >= '0' && s[*i] <= '9'; (*i)++) {
             *frac_ms += (long)((s[*i] - '0') * scale);
+            scale /= 10;
+        }
     }
     *off_min = 0;
     if (*i < n && (s[*i] == 'Z' || s[*i] == 'z'))
@@ -350,6 +354,8 @@ static int http_client_setup(struct http_client *c)
         curl_easy_setopt(h, CURLOPT_USERAGENT, HTTP_USER_AGENT) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L) != CURLE_OK || /* prefer an HTTP/2 stream to a new connection */
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_write_cb) != CURLE_OK)
         return -1;
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -381,6 +387,10 @@ struct http_client *http_client_new(struct error *err)
         http_client_free(&c);
         return NULL;
     }
+    if (!(c->transport = transport_acquire(err))) {
+        http_client_free(&c);
+        return NULL;
+    }
     return c;
 }
 
@@ -390,6 +400,7 @@ void http_client_free(struct http_client **c)
         return;
     if ((*c)->curl)
         curl_easy_cleanup((*c)->curl);
+    transport_release(&(*c)->transport);
     free(*c);
     *c = NULL;
 }
@@ -528,7 +539,10 @@ int http_post_json(struct http_client *c, const char *url, const char *const *he
         error_set(err, LLMSYN_E_BACKEND, "cannot set up the request to %s", where);
         goto out;
     }
-    rc = curl_easy_perform(c->curl);
+    if (transport_run(c->transport, c->curl, &rc) != 0) {
+        error_set(err, LLMSYN_E_INTERRUPTED, "POST %s: interrupted", where);
+        goto out;
+    }
     if (rc != CURLE_OK) {
         http_report(c, rc, &sink, where, err);
         goto out;

@@ -1,4 +1,4 @@
-/* http.h - a small HTTP client over the libcurl easy interface (the project's only libcurl user). */
+/* http.h - the project's HTTP clients over libcurl: model POSTs through one shared multi loop, and upload pools. */
 #ifndef NET_HTTP_H
 #define NET_HTTP_H
 
@@ -11,7 +11,10 @@
 #define HTTP_MAX_RESPONSE ((size_t)8 << 20)
 #define HTTP_USER_AGENT "llmsyn-fhir/0.1"
 
-/* One client per thread (never shared); it keeps its connection open between requests. */
+/* One client per worker thread (never shared between threads at once). Its requests run on the
+ * process-wide transport (src/net/transport.c): one libcurl multi handle driven by one loop thread, so
+ * the requests of every client are in flight together over one pool of kept-alive connections (at
+ * most one per client and host; HTTP/2 multiplexed where the server offers it). */
 struct http_client;
 
 struct http_response {
@@ -46,20 +49,30 @@ int http_parse_rfc3339_ms(const char *s, size_t n, long long *epoch_ms);
  * Returns 0, or -1 when libcurl could not be initialised. */
 int http_global_init(void);
 
-/* Returns a new client (calls http_global_init), or NULL with err. Caller frees with http_client_free. */
+/* Returns a new client (calls http_global_init; the first client starts the transport's loop thread),
+ * or NULL with err. Caller frees with http_client_free (the last one stops and joins that thread). */
 struct http_client *http_client_new(struct error *err);
 void http_client_free(struct http_client **c);
+
+/* Stop requests for model traffic (llmsyn_request_stop calls http_request_stop): every request in
+ * flight is abandoned and every later one fails at once, with LLMSYN_E_INTERRUPTED, until
+ * http_clear_stop. http_request_stop is async-signal-safe (it sets a flag the loop thread polls at
+ * least every 100 ms). */
+void http_request_stop(void);
+void http_clear_stop(void);
+int http_stop_requested(void);
 
 /* Zeroes a response before first use (a zero-initialised struct is valid too). */
 void http_response_init(struct http_response *r);
 void http_response_free(struct http_response *r);
 
-/* POSTs `len` bytes of JSON `body` to `url`. `headers` is a NULL-terminated list of extra
+/* POSTs `len` bytes of JSON `body` to `url` and waits for the reply (the transfer runs on the shared
+ * transport; the calling thread sleeps). `headers` is a NULL-terminated list of extra
  * "Name: value" lines (may be NULL); Content-Type and Accept are set to application/json.
  * Redirects are not followed; timeout_ms <= 0 means no overall timeout.
  * Returns 0 when a response arrived, whatever its status (out->status, out->body replaced),
- * or -1 with err (LLMSYN_E_BACKEND) naming the URL (userinfo and query removed) and curl's reason;
- * header values never appear in errors. */
+ * or -1 with err (LLMSYN_E_BACKEND) naming the URL (userinfo and query removed) and curl's reason,
+ * or LLMSYN_E_INTERRUPTED after http_request_stop; header values never appear in errors. */
 int http_post_json(struct http_client *c, const char *url, const char *const *headers, const char *body,
                    size_t len, long timeout_ms, struct http_response *out, struct error *err);
 
