@@ -19,7 +19,15 @@ mkdir "$tmp/answers"
 for step in demographics main_diagnosis complications procedures; do
     cp "$root/tests/data/openai/good/$step.prose.txt" "$tmp/answers/$step.txt"
 done
-python3 "$root/tests/servers/fake_openai.py" --answers "$tmp/answers" --delay "$delay" >"$tmp/port" 2>"$tmp/server.log" &
+# The server: bench/latency_server.mjs (Node; a timer per request, so the server is never the limit) by
+# default, or LLM_BENCH_SERVER=python for the tests' thread-per-request fake_openai.py.
+server_kind=${LLM_BENCH_SERVER:-node}
+command -v node >/dev/null || server_kind=python
+if [ "$server_kind" = node ]; then
+    node "$root/bench/latency_server.mjs" "$tmp/answers" "$delay" >"$tmp/port" 2>"$tmp/server.log" &
+else
+    python3 "$root/tests/servers/fake_openai.py" --answers "$tmp/answers" --delay "$delay" >"$tmp/port" 2>"$tmp/server.log" &
+fi
 server=$!
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 url="http://127.0.0.1:$(head -1 "$tmp/port")/v1"
@@ -48,6 +56,7 @@ run() {
 
 # The client's start-up CPU (prior, knowledge base, dictionaries), taken off the per-call figure.
 echo "machine load at start: $(uptime)"
+echo "test server: $server_kind"
 read -r _ base_cpu base_calls _ _ < <(run 1 1)
 printf 'latency %.0f ms, k = %d calls per record; start-up CPU %.3f s (one record, %d calls)\n' \
     "$(echo "$delay * 1000" | bc -l)" "$k" "$base_cpu" "$base_calls"
