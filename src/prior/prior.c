@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/limits.h"
 
 /* Limits on hostile input; going over one is an error naming the field. */
 #define PRIOR_MAX_BYTES ((size_t)64 << 20) /* whole file */
@@ -116,31 +117,14 @@ static int has_control(const char *s)
 /* Rejects NUL bytes and absurd nesting before cJSON's recursive parser sees the text. */
 static int prescan(struct ctx *c, const char *text, size_t len)
 {
-    size_t i, depth = 0;
-    int in_string = 0, escaped = 0;
+    const char *nul = memchr(text, '\0', len);
+    long deep;
 
-    for (i = 0; i < len; i++) {
-        char ch = text[i];
-
-        if (ch == '\0')
-            return fail(c, NULL, "NUL byte at byte %zu", i);
-        if (in_string) {
-            if (escaped)
-                escaped = 0;
-            else if (ch == '\\')
-                escaped = 1;
-            else if (ch == '"')
-                in_string = 0;
-        } else if (ch == '"') {
-            in_string = 1;
-        } else if (ch == '{' || ch == '[') {
-            if (++depth > PRIOR_MAX_DEPTH)
-                return fail(c, NULL, "nested deeper than PRIOR_MAX_DEPTH (%d levels) near byte %zu", PRIOR_MAX_DEPTH,
-                            i);
-        } else if ((ch == '}' || ch == ']') && depth > 0) {
-            depth--;
-        }
-    }
+    if (nul)
+        return fail(c, NULL, "NUL byte at byte %zu", (size_t)(nul - text));
+    deep = limits_json_too_deep(text, len, PRIOR_MAX_DEPTH);
+    if (deep >= 0)
+        return fail(c, NULL, "nested deeper than PRIOR_MAX_DEPTH (%d levels) near byte %ld", PRIOR_MAX_DEPTH, deep);
     return 0;
 }
 
