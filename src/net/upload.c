@@ -1,7 +1,6 @@
 /* upload.c - posts bundle files over the multi interface: N in flight, backoff with jitter, a journal. */
 #include "net/upload.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -158,86 +157,6 @@ static double now_s(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* ---- listing ---- */
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int is_bundle_name(const char *name)
-{
-    size_t n = strlen(name);
-
-    return n > 12 && !strncmp(name, "record-", 7) && !strcmp(name + n - 5, ".json");
-}
-
-/* Appends dir/name to the list. Returns 0 or -1. */
-static int list_push(char ***files, size_t *n, size_t *cap, const char *dir, const char *name)
-{
-    size_t len = strlen(dir) + strlen(name) + 2;
-    char *p;
-
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 256;
-        char **tmp = realloc(*files, nc * sizeof *tmp);
-
-        if (!tmp)
-            return -1;
-        *files = tmp;
-        *cap = nc;
-    }
-    if (!(p = malloc(len)))
-        return -1;
-    snprintf(p, len, "%s/%s", dir, name);
-    (*files)[(*n)++] = p;
-    return 0;
-}
-
-static int list_dir(const char *path, char ***files, size_t *n, struct error *err)
-{
-    DIR *d = opendir(path);
-    struct dirent *de;
-    size_t cap = 0;
-
-    if (!d)
-        return error_set(err, LLMSYN_E_INPUT, "cannot open '%s': %s", path, strerror(errno)), -1;
-    while ((de = readdir(d)))
-        if (is_bundle_name(de->d_name) && list_push(files, n, &cap, path, de->d_name) < 0) {
-            closedir(d);
-            return error_set(err, LLMSYN_E_NOMEM, "out of memory"), -1;
-        }
-    closedir(d);
-    if (*n == 0)
-        return error_set(err, LLMSYN_E_INPUT, "'%s' holds no record-*.json bundles and no *.ndjson files", path), -1;
-    qsort(*files, *n, sizeof **files, cmp_str);
-    return 0;
-}
-
-int upload_list(const char *path, char ***files, size_t *n, char *dir, size_t dirlen, struct error *err)
-{
-    struct stat st;
-    const char *slash;
-
-    *files = NULL;
-    *n = 0;
-    if (stat(path, &st) < 0)
-        return error_set(err, LLMSYN_E_INPUT, "cannot open '%s': %s", path, strerror(errno)), -1;
-    if (S_ISDIR(st.st_mode)) {
-        snprintf(dir, dirlen, "%s", path);
-        return list_dir(path, files, n, err);
-    }
-    slash = strrchr(path, '/');
-    if (slash)
-        snprintf(dir, dirlen, "%.*s", (int)(slash == path ? 1 : slash - path), path);
-    else
-        snprintf(dir, dirlen, ".");
-    if (!(*files = malloc(sizeof **files)) || !((*files)[0] = strdup(path)))
-        return error_set(err, LLMSYN_E_NOMEM, "out of memory"), -1;
-    *n = 1;
-    return 0;
 }
 
 /* ---- loading one bundle ---- */
@@ -855,6 +774,19 @@ static llmsyn_status conclude(struct upload *u, llmsyn_status st, double start)
     return st;
 }
 
+/* The state every run starts from: nothing sent, no stop request pending. */
+static void begin(struct upload *u, const struct upload_opts *o, const struct llmsyn_callbacks *cb,
+                  struct upload_summary *sum, struct error *err)
+{
+    memset(u, 0, sizeof *u);
+    memset(sum, 0, sizeof *sum);
+    u->o = o;
+    u->cb = cb;
+    u->sum = sum;
+    u->err = err;
+    stop_requested = 0;
+}
+
 llmsyn_status upload_run(const struct upload_opts *o, char *const *files, size_t n, const char *dir,
                          const struct llmsyn_callbacks *cb, struct upload_summary *sum, struct error *err)
 {
@@ -862,16 +794,10 @@ llmsyn_status upload_run(const struct upload_opts *o, char *const *files, size_t
     double start = now_s();
     llmsyn_status st = LLMSYN_OK;
 
-    memset(&u, 0, sizeof u);
-    memset(sum, 0, sizeof *sum);
-    u.o = o;
-    u.cb = cb;
-    u.sum = sum;
-    u.err = err;
+    begin(&u, o, cb, sum, err);
     u.files = files;
     u.nfiles = n;
     sum->total = n;
-    stop_requested = 0;
     if (setup(&u, dir) < 0 || (o->preflight && preflight(&u) < 0) || run_loop(&u) < 0)
         st = err->code ? err->code : LLMSYN_E_UPLOAD;
     return conclude(&u, st, start);
@@ -884,15 +810,9 @@ llmsyn_status upload_run_source(const struct upload_opts *o, const struct upload
     double start = now_s();
     llmsyn_status st = LLMSYN_OK;
 
-    memset(&u, 0, sizeof u);
-    memset(sum, 0, sizeof *sum);
-    u.o = o;
-    u.cb = cb;
-    u.sum = sum;
-    u.err = err;
+    begin(&u, o, cb, sum, err);
     u.src = src;
     sum->total = src->n;
-    stop_requested = 0;
     if (setup(&u, dir) < 0 || (o->preflight && preflight(&u) < 0))
         return conclude(&u, err->code ? err->code : LLMSYN_E_UPLOAD, start);
     while (u.next < src->n && !stop_requested && !u.abort && st == LLMSYN_OK) {
@@ -957,12 +877,8 @@ struct upload_feed *upload_feed_start(const struct upload_opts *o, const char *d
     snprintf(f->dir, sizeof f->dir, "%s", dir);
     pthread_mutex_init(&f->feed.mu, NULL);
     pthread_cond_init(&f->feed.cv, NULL);
-    f->u.o = o;
-    f->u.cb = cb;
-    f->u.sum = &f->sum;
-    f->u.err = &f->err;
+    begin(&f->u, o, cb, &f->sum, &f->err);
     f->u.feed = &f->feed;
-    stop_requested = 0;
     if (setup(&f->u, f->dir) < 0 || (o->preflight && preflight(&f->u) < 0))
         goto fail;
     if (pthread_create(&f->thread, NULL, feed_main, f) != 0) {
