@@ -1,5 +1,5 @@
 # Makefile - llmsyn-fhir. `make` builds build/llmsyn-fhir and build/libllmsyn.a.
-# Knobs: DEVELOPER=1 (strict warnings, -Werror), SANITIZER=address,undefined, PREFIX, DESTDIR.
+# Knobs: DEVELOPER=1 (strict warnings, -Werror), SANITIZER=address,undefined, PREFIX, DESTDIR, SAN_BUILD.
 
 PREFIX ?= /usr/local
 DATADIR ?= $(PREFIX)/share/llmsyn-fhir
@@ -35,7 +35,7 @@ BIN := $(BUILD)/llmsyn-fhir
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test unit-test integration-test check-src deps install uninstall clean bench fuzz
+.PHONY: all run test test-san unit-bins unit-test integration-test check-src deps install uninstall clean bench fuzz
 
 all: $(BIN) $(LIB)
 
@@ -61,9 +61,25 @@ run: $(BIN)
 deps:
 	./tools/install-deps.sh
 
-# The README's second command: everything, from a clean build.
+# The README's second command: everything, from a clean build: the suite on this build, then the suite again
+# on a sanitized build (test-san). Both passes run even when the first fails; either failing fails make test.
 test: all $(UNIT_BIN) check-src
-	./tests/run-tests.sh $(BUILD)
+	@status=0; ./tests/run-tests.sh $(BUILD) || status=1; \
+	$(MAKE) --no-print-directory test-san || status=1; exit $$status
+
+# The suite under AddressSanitizer (with LeakSanitizer) and UndefinedBehaviorSanitizer, built in SAN_BUILD with
+# clang when installed (its UBSan writes reports to per-test log files; gcc 12's does not). docs/testing.md.
+SAN_BUILD ?= build-san
+SAN_CC ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo $(CC))
+test-san:
+	@[ "$(SAN_BUILD)" != "$(BUILD)" ] || { echo "make test-san: SAN_BUILD must not be BUILD" >&2; exit 2; }
+	@[ "$$(cat $(SAN_BUILD)/.cc 2>/dev/null)" = "$(SAN_CC)" ] || \
+		{ rm -rf $(SAN_BUILD); mkdir -p $(SAN_BUILD); echo "$(SAN_CC)" >$(SAN_BUILD)/.cc; }
+	$(MAKE) --no-print-directory $(if $(findstring jobserver,$(MAKEFLAGS)),,-j2) BUILD=$(SAN_BUILD) \
+		CC=$(SAN_CC) SANITIZER=address,undefined all unit-bins
+	./tests/run-tests.sh $(SAN_BUILD) --sanitized
+
+unit-bins: $(UNIT_BIN)
 
 # Every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS each (clang; docs/fuzzing.md).
 FUZZ_SECONDS ?= 60
