@@ -10,7 +10,10 @@ DATA_DIR is the shared data folder (default: ../shared/data relative to the repo
   mimic3-demo/ADMISSIONS.csv              religion, aggregated here; categories under 11 admissions pooled into OTHER
 
 Newborn main diagnoses get "age": {"min": 0, "max": 0} (see newborn_code): MIMIC-III admits its newborns
-at age 0, so these codes must not be paired with an age drawn from the adult-heavy age bins.
+at age 0, so these codes must not be paired with an age drawn from the adult-heavy age bins. They also get
+their own marital_status {"SINGLE": 1} (a newborn is never married; FHIR maps SINGLE to "S", Never Married)
+and insurance = the global insurance weights without Medicare (Medicare does not cover newborns), and V50.2
+(routine circumcision, done on newborn boys) gets gender {"M": 1}; see add_newborn_marginals.
 
 Only aggregates leave: counts, proportions, per-code rates. The output is deterministic: object keys sorted,
 diagnoses by admissions descending (ties by code). Python 3 standard library only. The format is
@@ -63,6 +66,28 @@ def newborn_code(code):
     if code.startswith("V"):
         return code[1:3].isdigit() and 30 <= int(code[1:3]) <= 39
     return code[:3].isdigit() and 760 <= int(code[:3]) <= 779
+
+
+# Per-diagnosis marginals of the newborn codes: never married, and no Medicare (it covers people aged 65 and
+# over and some disabled adults, not newborns). NEWBORN_NO_INSURANCE is left out of the global weights.
+NEWBORN_MARITAL = {"SINGLE": 1}
+NEWBORN_NO_INSURANCE = "Medicare"
+# Routine or ritual circumcision: in this population done on newborn boys before discharge.
+MALE_ONLY_CODES = ("V50.2",)
+
+
+def add_newborn_marginals(entries, insurance):
+    """Gives every newborn main diagnosis (entry with newborn_code) its own marital_status and insurance
+    marginals, and the male-only codes a gender marginal {"M": 1}. insurance is the global marginal."""
+    newborn_insurance = {k: w for k, w in insurance.items() if k != NEWBORN_NO_INSURANCE}
+    if not newborn_insurance or len(newborn_insurance) == len(insurance):
+        raise ValueError("insurance marginal: expected a %s category and at least one other" % NEWBORN_NO_INSURANCE)
+    for entry in entries:
+        if newborn_code(entry["code"]):
+            entry["marital_status"] = dict(NEWBORN_MARITAL)
+            entry["insurance"] = dict(newborn_insurance)
+        if entry["code"] in MALE_ONLY_CODES:
+            entry["gender"] = {"M": 1}
 
 
 # Codes of the MIMIC-III aggregate that were retired before ICD-9-CM v32 (MIMIC-III was coded with
@@ -166,13 +191,16 @@ def build(data):
     }
     for key in ("gender", "insurance", "marital_status", "ethnicity", "language"):
         demographics[key] = positive_marginal(demo[key], "mimic3_demographics.json: " + key)
+    add_newborn_marginals([entry for _, _, entry in diagnoses], demographics["insurance"])
     source = (
         "llmsyn-fhir tools/import-prior.py. Aggregates over MIMIC-III v1.4, no patient rows: top-100 ICD-9-CM "
         "diagnoses by admissions with deaths (mimic3_top100_mortality.tsv); overall in-hospital mortality and "
         "gender, insurance, marital status, ethnicity, language proportions (mimic3_demographics.json, from "
         "PyHealth test-resources/llmsyn/stats.json); age bins (goneyak/llmsyn-repro data/priors/prior.json "
         "@0315d95d, MIT; top bin 80+ closed at 89); religion proportions over the MIMIC-III Clinical Database "
-        "Demo v1.4 ADMISSIONS (ODbL 1.0), categories under 11 admissions pooled into OTHER."
+        "Demo v1.4 ADMISSIONS (ODbL 1.0), categories under 11 admissions pooled into OTHER. Newborn main diagnoses "
+        "(V05.3, V29, V30-V39, V50.2, 760-779): age 0, marital status SINGLE, and the insurance weights without "
+        "Medicare, which does not cover newborns; V50.2 (circumcision of newborn boys): gender M."
     )
     prior = {
         "source": source,
@@ -205,6 +233,9 @@ def main(argv):
           "per-diagnosis mortality %.4f" % (args.out, len(prior["diagnoses"]), prior["mortality"], weighted),
           file=sys.stderr)
     print("import-prior: age 0 for %d newborn diagnoses: %s" % (len(newborn), " ".join(newborn)), file=sys.stderr)
+    male = [d["code"] for d in prior["diagnoses"] if "gender" in d]
+    print("import-prior: newborn diagnoses get marital_status SINGLE and insurance without %s; gender M for %s"
+          % (NEWBORN_NO_INSURANCE, " ".join(male)), file=sys.stderr)
     return 0
 
 

@@ -347,9 +347,31 @@ static int parse_diagnosis_age(struct ctx *c, const cJSON *v, const char *path, 
     return 0;
 }
 
+static int parse_marginal(struct ctx *c, const cJSON *v, const char *path, struct prior_marginal *m);
+
+/* The optional per-diagnosis marginals "gender", "insurance" and "marital_status": the same syntax and checks
+ * as demographics.*; each one given replaces the global marginal for records with this main diagnosis. */
+static int parse_diagnosis_marginals(struct ctx *c, const cJSON *v, const char *path, struct prior_diagnosis *d)
+{
+    static const char *const keys[] = {"gender", "insurance", "marital_status", NULL};
+    struct prior_marginal *marginals[] = {&d->gender, &d->insurance, &d->marital_status};
+    char where[PRIOR_PATH_SIZE];
+    const cJSON *m = NULL;
+    size_t k;
+    int bad = 0;
+
+    for (k = 0; keys[k]; k++) {
+        path_key(where, path, keys[k]);
+        if ((m = member(c, v, path, keys[k], 0, &bad)) && parse_marginal(c, m, where, marginals[k]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int parse_diagnosis(struct ctx *c, const cJSON *v, const char *path, struct prior_diagnosis *d)
 {
-    static const char *const keys[] = {"code", "description", "weight", "mortality", "age", NULL};
+    static const char *const keys[] = {"code", "description", "weight", "mortality", "age",
+                                       "gender", "insurance", "marital_status", NULL};
     char where[PRIOR_PATH_SIZE], code[PRIOR_CODE_SIZE], shown[PRIOR_SHOW + 1];
     const cJSON *m = NULL;
     int bad = 0;
@@ -384,7 +406,7 @@ static int parse_diagnosis(struct ctx *c, const cJSON *v, const char *path, stru
     path_key(where, path, "age");
     if ((m = member(c, v, path, "age", 0, &bad)) && parse_diagnosis_age(c, m, where, d) < 0)
         return -1;
-    return 0;
+    return parse_diagnosis_marginals(c, v, path, d);
 }
 
 static int check_duplicate_codes(struct ctx *c, const struct prior *p)
@@ -693,6 +715,9 @@ void prior_free(struct prior **pp)
     for (i = 0; i < p->ndiagnoses; i++) {
         free(p->diagnoses[i].code);
         free(p->diagnoses[i].description);
+        free_marginal(&p->diagnoses[i].gender);
+        free_marginal(&p->diagnoses[i].insurance);
+        free_marginal(&p->diagnoses[i].marital_status);
     }
     free(p->diagnoses);
     free(p->diagnosis_weights);
@@ -735,9 +760,17 @@ static const char *pick_value(struct rng *r, const struct prior_marginal *m, int
     return m->items[i].value;
 }
 
+/* The diagnosis's own marginal when the prior gives one (n > 0), else the global one. */
+static const struct prior_marginal *own_or_global(const struct prior_marginal *own,
+                                                   const struct prior_marginal *global)
+{
+    return own->n > 0 ? own : global;
+}
+
 /* Draw order (fixed; docs/prior-format.md): diagnosis, expire, gender, ethnicity, insurance, language,
  * religion, marital_status, age bin, age within the bin; then, only when the diagnosis has an age range,
- * one more draw that replaces the age with one uniform in that range. */
+ * one more draw that replaces the age with one uniform in that range. Gender, insurance and marital status
+ * come from the diagnosis's own marginal when it has one, with the same single draw, so the stream is the same. */
 void prior_sample(const struct prior *p, struct rng *r, int uniform, struct prior_draw *out)
 {
     const struct prior_diagnosis *dx = NULL; /* borrowed from p */
@@ -751,12 +784,12 @@ void prior_sample(const struct prior *p, struct rng *r, int uniform, struct prio
     out->diagnosis = dx;
     theta = dx->mortality >= 0 ? dx->mortality : p->mortality;
     out->expire = rng_uniform(r) < theta;
-    out->gender = pick_value(r, &p->gender, uniform);
+    out->gender = pick_value(r, own_or_global(&dx->gender, &p->gender), uniform);
     out->ethnicity = pick_value(r, &p->ethnicity, uniform);
-    out->insurance = pick_value(r, &p->insurance, uniform);
+    out->insurance = pick_value(r, own_or_global(&dx->insurance, &p->insurance), uniform);
     out->language = pick_value(r, &p->language, uniform);
     out->religion = pick_value(r, &p->religion, uniform);
-    out->marital_status = pick_value(r, &p->marital_status, uniform);
+    out->marital_status = pick_value(r, own_or_global(&dx->marital_status, &p->marital_status), uniform);
     bin = &p->age_bins[pick(r, p->age_weights, p->nage_bins, p->age_total, uniform)];
     out->age = bin->min + (int)rng_below(r, (uint64_t)(bin->max - bin->min) + 1);
     if (dx->age_min >= 0 && dx->age_max >= dx->age_min) /* the diagnosis's own age range overrides the bin */

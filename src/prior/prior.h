@@ -25,6 +25,9 @@ struct prior_diagnosis {
     double mortality;  /* in [0, 1], or -1 when the prior gives none for this code */
     int age_min, age_max; /* inclusive years the age is drawn from for this main diagnosis (0 <= min <= max
                            * <= 120), or -1/-1 when the prior gives no range and the age bins apply */
+    /* Optional per-diagnosis marginals that replace struct prior's own for records with this main
+     * diagnosis; n == 0 (items NULL) when the prior gives none and the global marginal applies. Owned. */
+    struct prior_marginal gender, insurance, marital_status;
 };
 
 struct prior_age_bin {

@@ -1,4 +1,4 @@
-# test_generate.sh - the default run: 100 valid bundles, a run report, the validate command agreeing.
+# test_generate.sh - the default run: 100 valid bundles, a run report, the validate command agreeing, newborn demographics.
 . "$(dirname "$0")/lib.sh"
 
 expect_exit 0 "$BIN" --out "$TMP/out" -q
@@ -51,4 +51,35 @@ assert 0.03 < deaths < 0.30, deaths
 assert all(r["CPT_CD"] for r in rows), "a record without procedures"
 PY
 ok "main diagnoses and mortality follow the prior over 2000 records"
+
+# Per-diagnosis marginals of the default prior: newborn main diagnoses are never married and never on
+# Medicare, and V50.2 (circumcision of newborn boys) is always male (docs/prior-format.md, Sampling).
+expect_exit 0 "$BIN" --out "$TMP/newborn" -n 300 -q
+python3 - "$TMP/newborn" <<'PY' || fail "newborn demographics"
+import datetime, glob, json, sys
+# Per bundle: Patient age at admission (Encounter.period.start - birthDate), main diagnosis (Encounter.diagnosis
+# rank 1), maritalStatus and Coverage. No Patient under 1 year may be other than never married (v3 "S") or on
+# Medicare; no record with main diagnosis V50.2 may be female. Some newborns and a V50.2 record must occur.
+young = v502 = 0
+for path in sorted(glob.glob(sys.argv[1] + "/record-*.json")):
+    res = [e["resource"] for e in json.load(open(path))["entry"]]
+    pat = next(r for r in res if r["resourceType"] == "Patient")
+    enc = next(r for r in res if r["resourceType"] == "Encounter")
+    main = next(d for d in enc["diagnosis"] if d.get("rank") == 1)["condition"]["reference"].split(":")[-1]
+    code = next(r for r in res if r["resourceType"] == "Condition" and r["id"] == main)["code"]["coding"][0]["code"]
+    admitted = datetime.date.fromisoformat(enc["period"]["start"][:10])
+    born = datetime.date.fromisoformat(pat["birthDate"])
+    if (admitted.year - born.year) - ((admitted.month, admitted.day) < (born.month, born.day)) < 1:
+        young += 1
+        marital = [c["code"] for c in pat.get("maritalStatus", {}).get("coding", [])]
+        assert marital == ["S"], (path, code, pat.get("maritalStatus"))
+        payors = [r["type"].get("text") for r in res if r["resourceType"] == "Coverage"]
+        assert "Medicare" not in payors, (path, code, payors)
+    if code == "V50.2":
+        v502 += 1
+        assert pat["gender"] == "male", (path, pat["gender"])
+assert young >= 5 and v502 >= 1, (young, v502)
+print("%d patients under 1 year, %d V50.2 records" % (young, v502))
+PY
+ok "no patient under 1 year is married or on Medicare, no V50.2 record is female (300 records)"
 echo "$checks checks passed"

@@ -1,4 +1,5 @@
-/* test_prior.c - unit tests of the prior z_P: the shipped prior, sampling frequencies, age ranges, determinism, bad input. */
+/* test_prior.c - unit tests of the prior z_P: the shipped prior, sampling frequencies, age ranges, per-diagnosis
+ * marginals, determinism, bad input. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -199,7 +200,21 @@ static void test_shipped_newborn_ages(void **state)
 struct tally {
     size_t diagnosis[128], gender[8], age_bin[32], expire;
     size_t ranged, unranged; /* draws whose diagnosis has an age range, and the rest (tallied in age_bin) */
+    size_t insurance[16], marital[16]; /* like gender: tallied only over draws that use the global marginal */
+    size_t global_gender, global_insurance, global_marital; /* how many draws those are */
 };
+
+/* Tallies a value into counts[] when it came from the global marginal, else checks it is the diagnosis's own. */
+static void tally_value(const struct prior_marginal *own, const struct prior_marginal *global, const char *value,
+                        size_t *counts, size_t *nglobal)
+{
+    size_t i = category_index(own->n > 0 ? own : global, value); /* the diagnosis's own marginal if it has one */
+
+    if (own->n == 0) {
+        counts[i]++;
+        (*nglobal)++;
+    }
+}
 
 static void draw_many(const struct prior *p, int uniform, struct tally *t)
 {
@@ -209,11 +224,15 @@ static void draw_many(const struct prior *p, int uniform, struct tally *t)
 
     memset(t, 0, sizeof *t);
     assert_true(p->ndiagnoses <= 128 && p->gender.n <= 8 && p->nage_bins <= 32);
+    assert_true(p->insurance.n <= 16 && p->marital_status.n <= 16);
     rng_seed(&r, SEED, 7);
     for (i = 0; i < DRAWS; i++) {
         prior_sample(p, &r, uniform, &d);
         t->diagnosis[diagnosis_index(p, d.diagnosis)]++;
-        t->gender[category_index(&p->gender, d.gender)]++;
+        tally_value(&d.diagnosis->gender, &p->gender, d.gender, t->gender, &t->global_gender);
+        tally_value(&d.diagnosis->insurance, &p->insurance, d.insurance, t->insurance, &t->global_insurance);
+        tally_value(&d.diagnosis->marital_status, &p->marital_status, d.marital_status, t->marital,
+                    &t->global_marital);
         if (d.diagnosis->age_min >= 0) { /* the diagnosis's range decides the age */
             if (d.age < d.diagnosis->age_min || d.age > d.diagnosis->age_max)
                 fail_msg("%s drew age %d outside its range %d-%d", d.diagnosis->code, d.age, d.diagnosis->age_min,
@@ -224,10 +243,8 @@ static void draw_many(const struct prior *p, int uniform, struct tally *t)
             t->unranged++;
         }
         category_index(&p->ethnicity, d.ethnicity);
-        category_index(&p->insurance, d.insurance);
         category_index(&p->language, d.language);
         category_index(&p->religion, d.religion);
-        category_index(&p->marital_status, d.marital_status);
         assert_true(d.expire == 0 || d.expire == 1);
         t->expire += (size_t)d.expire;
     }
@@ -255,9 +272,24 @@ static void test_shipped_frequencies(void **state)
     }
     assert_true(ranged_share > 0.01); /* the newborn codes carry weight, so the split below means something */
     assert_frequency("diagnoses with an age range", t->ranged, DRAWS, ranged_share);
+    /* Gender, insurance and marital status follow the global marginals on the draws whose diagnosis has none
+     * of its own (the newborn codes have insurance and marital status, V50.2 gender: those draws are checked
+     * in test_shipped_newborn_demographics); over all draws M is now about 0.0028 more frequent. */
+    assert_true(t->global_gender < DRAWS && t->global_gender > DRAWS * 9 / 10);
+    assert_true(t->global_insurance < t->global_gender && t->global_insurance > DRAWS * 9 / 10);
+    assert_int_equal(t->global_marital, t->global_insurance);
     for (i = 0; i < p->gender.n; i++) {
         snprintf(what, sizeof what, "gender %s", p->gender.items[i].value);
-        assert_frequency(what, t->gender[i], DRAWS, p->gender.items[i].weight / p->gender.total);
+        assert_frequency(what, t->gender[i], t->global_gender, p->gender.items[i].weight / p->gender.total);
+    }
+    for (i = 0; i < p->insurance.n; i++) {
+        snprintf(what, sizeof what, "insurance %s", p->insurance.items[i].value);
+        assert_frequency(what, t->insurance[i], t->global_insurance, p->insurance.items[i].weight / p->insurance.total);
+    }
+    for (i = 0; i < p->marital_status.n; i++) {
+        snprintf(what, sizeof what, "marital status %s", p->marital_status.items[i].value);
+        assert_frequency(what, t->marital[i], t->global_marital,
+                         p->marital_status.items[i].weight / p->marital_status.total);
     }
     for (i = 0; i < p->nage_bins; i++) { /* diagnoses without a range still follow the bins */
         snprintf(what, sizeof what, "age bin %d-%d", p->age_bins[i].min, p->age_bins[i].max);
@@ -283,12 +315,98 @@ static void test_shipped_uniform(void **state)
         snprintf(what, sizeof what, "uniform diagnosis %s", p->diagnoses[i].code);
         assert_frequency(what, t->diagnosis[i], DRAWS, 1.0 / (double)p->ndiagnoses);
     }
-    for (i = 0; i < p->gender.n; i++)
-        assert_frequency("uniform gender", t->gender[i], DRAWS, 1.0 / (double)p->gender.n);
+    for (i = 0; i < p->gender.n; i++) /* over the draws whose diagnosis has no gender of its own */
+        assert_frequency("uniform gender", t->gender[i], t->global_gender, 1.0 / (double)p->gender.n);
+    for (i = 0; i < p->marital_status.n; i++)
+        assert_frequency("uniform marital status", t->marital[i], t->global_marital,
+                         1.0 / (double)p->marital_status.n);
     assert_true(t->ranged > 0 && t->unranged > 0);
     for (i = 0; i < p->nage_bins; i++)
         assert_frequency("uniform age bin", t->age_bin[i], t->unranged, 1.0 / (double)p->nage_bins);
     free(t);
+    prior_free(&p);
+}
+
+static const struct prior_category *find_value(const struct prior_marginal *m, const char *value)
+{
+    size_t i;
+
+    for (i = 0; i < m->n; i++)
+        if (strcmp(m->items[i].value, value) == 0)
+            return &m->items[i];
+    return NULL;
+}
+
+/* The shipped prior gives the newborn codes marital status SINGLE and the global insurance without Medicare,
+ * V50.2 gender M, and no other diagnosis a marginal of its own. */
+static void check_shipped_own_marginals(const struct prior *p)
+{
+    size_t i, k, newborn = 0;
+
+    for (i = 0; i < p->ndiagnoses; i++) {
+        const struct prior_diagnosis *d = &p->diagnoses[i];
+        int male_only = strcmp(d->code, "V50.2") == 0;
+
+        assert_int_equal(d->gender.n, male_only ? 1 : 0);
+        if (male_only)
+            assert_string_equal(d->gender.items[0].value, "M");
+        if (!newborn_code(d->code)) {
+            assert_true(d->insurance.n == 0 && d->marital_status.n == 0);
+            continue;
+        }
+        newborn++;
+        assert_int_equal(d->marital_status.n, 1);
+        assert_string_equal(d->marital_status.items[0].value, "SINGLE");
+        assert_int_equal(d->insurance.n, p->insurance.n - 1);
+        for (k = 0; k < d->insurance.n; k++) { /* the global weights, Medicare left out */
+            const struct prior_category *g = find_value(&p->insurance, d->insurance.items[k].value);
+
+            assert_string_not_equal(d->insurance.items[k].value, "Medicare");
+            assert_true(g && g->weight == d->insurance.items[k].weight);
+        }
+    }
+    assert_int_equal(newborn, 7);
+    assert_non_null(find_value(&p->insurance, "Medicare"));
+}
+
+/* Records with a newborn main diagnosis are never married nor on Medicare and V50.2 is always M, weighted and
+ * uniform; the newborns' insurance follows their own marginal's weights. */
+static void test_shipped_newborn_demographics(void **state)
+{
+    struct prior *p = load_ok("mappings/prior.json");
+    const struct prior_diagnosis *v302 = NULL;
+    size_t i, newborn = 0, v502 = 0, private_ins = 0, private_k = 0;
+    struct prior_draw d;
+    struct rng r;
+    int uniform;
+
+    (void)state;
+    check_shipped_own_marginals(p);
+    assert_non_null(v302 = find_code(p, "V30.00"));
+    for (private_k = 0; strcmp(v302->insurance.items[private_k].value, "Private") != 0; private_k++)
+        assert_true(private_k + 1 < v302->insurance.n);
+    for (uniform = 0; uniform <= 1; uniform++) {
+        rng_seed(&r, SEED, 11 + (uint64_t)uniform);
+        newborn = v502 = private_ins = 0;
+        for (i = 0; i < DRAWS; i++) {
+            prior_sample(p, &r, uniform, &d);
+            if (strcmp(d.diagnosis->code, "V50.2") == 0) {
+                v502++;
+                assert_string_equal(d.gender, "M");
+            }
+            if (!newborn_code(d.diagnosis->code))
+                continue;
+            newborn++;
+            assert_string_equal(d.marital_status, "SINGLE");
+            assert_string_not_equal(d.insurance, "Medicare");
+            assert_int_equal(d.age, 0);
+            private_ins += strcmp(d.insurance, "Private") == 0;
+        }
+        assert_true(newborn > DRAWS / 50 && v502 > DRAWS / 500);
+        assert_frequency(uniform ? "uniform newborn insurance Private" : "newborn insurance Private", private_ins,
+                         newborn, uniform ? 1.0 / (double)v302->insurance.n
+                                          : v302->insurance.items[private_k].weight / v302->insurance.total);
+    }
     prior_free(&p);
 }
 
@@ -574,6 +692,34 @@ static const struct bad_case age_cases[] = {
      "diagnoses[3].age.min: duplicate field"},
 };
 
+/* A fourth diagnosis, V50.2, with extra members: per-diagnosis marginals. */
+#define OWN(members) DX3("{\"code\":\"V50.2\",\"weight\":1" members "}")
+#define OWN_ALL ",\"gender\":{\"M\":1},\"insurance\":{\"Private\":3,\"Medicaid\":1},\"marital_status\":{\"SINGLE\":1}"
+
+/* Per-diagnosis marginals; the message after "<file>: " must be exactly `expect`. */
+static const struct bad_case own_cases[] = {
+    {PRIOR("0.1", OWN(OWN_ALL), GENDER, AGE), NULL, NULL}, /* controls: valid marginals */
+    {PRIOR("0.1", OWN(",\"marital_status\":{\"NEVER MARRIED\":2,\"_c\":1}"), GENDER, AGE), NULL, NULL},
+    {PRIOR("0.1", OWN(",\"gender\":\"M\""), GENDER, AGE), NULL, "diagnoses[3].gender: must be an object"},
+    {PRIOR("0.1", OWN(",\"gender\":[\"M\"]"), GENDER, AGE), NULL, "diagnoses[3].gender: must be an object"},
+    {PRIOR("0.1", OWN(",\"insurance\":null"), GENDER, AGE), NULL, "diagnoses[3].insurance: must be an object"},
+    {PRIOR("0.1", OWN(",\"insurance\":{}"), GENDER, AGE), NULL, "diagnoses[3].insurance: must not be empty"},
+    {PRIOR("0.1", OWN(",\"marital_status\":{\"SINGLE\":0}"), GENDER, AGE), NULL,
+     "diagnoses[3].marital_status[\"SINGLE\"]: must be a positive number"},
+    {PRIOR("0.1", OWN(",\"marital_status\":{\"SINGLE\":\"1\"}"), GENDER, AGE), NULL,
+     "diagnoses[3].marital_status[\"SINGLE\"]: must be a positive number"},
+    {PRIOR("0.1", OWN(",\"insurance\":{\"Private\":1,\"Medicaid\":-1}"), GENDER, AGE), NULL,
+     "diagnoses[3].insurance[\"Medicaid\"]: must be a positive number"},
+    {PRIOR("0.1", OWN(",\"gender\":{\"M\":1,\"M\":2}"), GENDER, AGE), NULL,
+     "diagnoses[3].gender[\"M\"]: duplicate value"},
+    {PRIOR("0.1", OWN(",\"gender\":{\"\":1}"), GENDER, AGE), NULL,
+     "diagnoses[3].gender[\"\"]: a value must be 1 to 256 bytes without control characters"},
+    {PRIOR("0.1", OWN(",\"gender\":{\"M\":1},\"gender\":{\"F\":1}"), GENDER, AGE), NULL,
+     "diagnoses[3].gender: duplicate field"},
+    {PRIOR("0.1", OWN(",\"religion\":{\"CATHOLIC\":1}"), GENDER, AGE), NULL, "diagnoses[3].religion: unknown field"},
+    {PRIOR("0.1", OWN(",\"ethnicity\":{\"WHITE\":1}"), GENDER, AGE), NULL, "diagnoses[3].ethnicity: unknown field"},
+};
+
 static void check_bad(const struct bad_case *c, int exact)
 {
     char path[4096];
@@ -613,6 +759,100 @@ static void test_bad_priors(void **state)
         check_bad(&bad_cases[i], 0);
     for (i = 0; i < sizeof age_cases / sizeof age_cases[0]; i++)
         check_bad(&age_cases[i], 1);
+    for (i = 0; i < sizeof own_cases / sizeof own_cases[0]; i++)
+        check_bad(&own_cases[i], 1);
+}
+
+static struct prior *parse_ok(const char *text)
+{
+    struct error err;
+    struct prior *p = NULL;
+
+    error_clear(&err);
+    if (!(p = prior_parse(text, strlen(text), "prior.json", &err)))
+        fail_msg("rejected: %s", err.msg);
+    return p;
+}
+
+/* The members are parsed in the file's order with their weights; diagnoses without them have none. */
+static void test_own_marginals_parse(void **state)
+{
+    struct prior *p = parse_ok(PRIOR("0.1", OWN(OWN_ALL), GENDER, AGE));
+    const struct prior_diagnosis *d = NULL;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(p->ndiagnoses, 4);
+    for (i = 0; i < 3; i++)
+        assert_true(p->diagnoses[i].gender.n == 0 && p->diagnoses[i].insurance.n == 0 &&
+                    p->diagnoses[i].marital_status.n == 0 && !p->diagnoses[i].gender.items);
+    d = &p->diagnoses[3];
+    assert_true(d->gender.n == 1 && d->insurance.n == 2 && d->marital_status.n == 1);
+    assert_string_equal(d->gender.items[0].value, "M");
+    assert_string_equal(d->insurance.items[0].value, "Private");
+    assert_string_equal(d->insurance.items[1].value, "Medicaid");
+    assert_true(d->insurance.items[0].weight == 3.0 && d->insurance.total == 4.0);
+    assert_string_equal(d->marital_status.items[0].value, "SINGLE");
+    assert_int_equal(p->insurance.n, 1); /* the global marginals are untouched */
+    assert_string_equal(p->insurance.items[0].value, "Medicare");
+    prior_free(&p);
+}
+
+static void drop_own(struct prior_marginal *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->n; i++)
+        free(m->items[i].value);
+    free(m->items);
+    m->items = NULL;
+    m->n = 0;
+}
+
+/* One draw each: a prior with per-diagnosis marginals and the same prior without them leave every stream at the
+ * same place and agree on every value but the three, which come from the diagnosis's own marginal. */
+static void test_own_marginals_draw_order(void **state)
+{
+    struct prior *own = parse_ok(PRIOR("0.1", OWN(OWN_ALL), GENDER, AGE));
+    struct prior *plain = parse_ok(PRIOR("0.1", OWN(OWN_ALL), GENDER, AGE));
+    const struct prior_diagnosis *dx = NULL;
+    size_t i, n[2] = {0}, private_ins[2] = {0}, flipped = 0;
+    struct prior_draw a, b;
+    struct rng ra, rb;
+
+    (void)state;
+    drop_own(&plain->diagnoses[3].gender);
+    drop_own(&plain->diagnoses[3].insurance);
+    drop_own(&plain->diagnoses[3].marital_status);
+    for (i = 0; i < 40000; i++) {
+        int uniform = (int)(i & 1);
+
+        rng_seed(&ra, SEED, i);
+        rng_seed(&rb, SEED, i);
+        prior_sample(own, &ra, uniform, &a);
+        prior_sample(plain, &rb, uniform, &b);
+        assert_true(rng_equal(&ra, &rb));
+        dx = a.diagnosis;
+        assert_string_equal(dx->code, b.diagnosis->code);
+        assert_true(a.expire == b.expire && a.age == b.age && strcmp(a.ethnicity, b.ethnicity) == 0 &&
+                    strcmp(a.language, b.language) == 0 && strcmp(a.religion, b.religion) == 0);
+        if (diagnosis_index(own, dx) != 3) {
+            assert_true(same_draw(&a, &b));
+            continue;
+        }
+        category_index(&dx->gender, a.gender); /* the diagnosis's own strings */
+        category_index(&dx->insurance, a.insurance);
+        category_index(&dx->marital_status, a.marital_status);
+        assert_string_equal(b.insurance, "Medicare");
+        flipped += strcmp(b.gender, "F") == 0;
+        n[uniform]++;
+        private_ins[uniform] += strcmp(a.insurance, "Private") == 0;
+    }
+    assert_true(flipped > 0); /* without its own marginal V50.2 met F */
+    assert_frequency("own insurance Private", private_ins[0], n[0], 3.0 / 4.0);
+    assert_frequency("uniform own insurance Private", private_ins[1], n[1], 1.0 / 2.0);
+    prior_free(&own);
+    prior_free(&plain);
 }
 
 static void expect_error(const char *text, size_t len, const char *expect)
@@ -745,9 +985,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipped_counts),   cmocka_unit_test(test_shipped_newborn_ages),
         cmocka_unit_test(test_shipped_frequencies), cmocka_unit_test(test_shipped_uniform),
+        cmocka_unit_test(test_shipped_newborn_demographics),
         cmocka_unit_test(test_determinism),      cmocka_unit_test(test_good_small),
         cmocka_unit_test(test_small_conditional), cmocka_unit_test(test_age_range_file),
-        cmocka_unit_test(test_age_range_draw_order),
+        cmocka_unit_test(test_age_range_draw_order), cmocka_unit_test(test_own_marginals_parse),
+        cmocka_unit_test(test_own_marginals_draw_order),
         cmocka_unit_test(test_bad_priors),       cmocka_unit_test(test_syntax_offsets),
         cmocka_unit_test(test_limits),           cmocka_unit_test(test_load_errors),
     };
