@@ -7,7 +7,7 @@
 #include "util/error.h"
 
 /* The process-wide transport: one multi handle (so one connection pool, HTTP/2 multiplexing allowed)
- * and one thread running curl_multi_perform/curl_multi_poll. Each http_client holds it; it starts with
+ * and one thread driving it with curl_multi_socket_action over poll(). Each http_client holds it; it starts with
  * the first holder and stops (thread joined, pool freed) when the last one lets go. */
 struct transport;
 
