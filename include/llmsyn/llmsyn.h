@@ -80,6 +80,11 @@ struct llmsyn_options {
     const char *anthropic_version;   /* anthropic: anthropic-version header; default 2023-06-01 */
     int structured_output;     /* openai/azure/ollama: ask for JSON in a per-step schema; default off */
     int procedure_codes_icd9;  /* procedures as ICD-9-CM volume 3 codes (step procedures_icd9), not CPT */
+    /* TLS of the model server (openai, azure, ollama, anthropic); neither changes answers nor the cache key */
+    const char *llm_cacert;    /* CA bundle (PEM) verifying the model server instead of the system store, e.g.
+                                * a private CA; must be readable; NULL: system store */
+    int llm_insecure;          /* do not verify the model server's certificate or host name (explicit opt-out;
+                                * the CLI warns); default off */
 };
 
 void llmsyn_options_init(struct llmsyn_options *opts);

@@ -20,7 +20,8 @@ enum {
 };
 enum { /* model traffic (retries, limits, cache, prices) */
     OPT_MAX_RETRIES = 400, OPT_MAX_FAILURES, OPT_RETRY_BASE, OPT_RPM, OPT_TPM, OPT_CACHE, OPT_NO_CACHE, OPT_PRICE_IN,
-    OPT_PRICE_OUT, OPT_AZURE_API_VERSION, OPT_ANTHROPIC_VERSION, OPT_STRUCTURED_OUTPUT,
+    OPT_PRICE_OUT, OPT_AZURE_API_VERSION, OPT_ANTHROPIC_VERSION, OPT_STRUCTURED_OUTPUT, OPT_LLM_CACERT,
+    OPT_LLM_INSECURE,
 };
 
 static const struct option long_options[] = {
@@ -53,6 +54,8 @@ static const struct option long_options[] = {
     { "azure-api-version", required_argument, NULL, OPT_AZURE_API_VERSION },
     { "anthropic-version", required_argument, NULL, OPT_ANTHROPIC_VERSION },
     { "structured-output", no_argument, NULL, OPT_STRUCTURED_OUTPUT },
+    { "llm-cacert", required_argument, NULL, OPT_LLM_CACERT },
+    { "llm-insecure", no_argument, NULL, OPT_LLM_INSECURE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -95,6 +98,9 @@ void usage_generate(void)
            "      --llm NAME         builtin (default: offline, no key) | openai | azure | ollama | anthropic\n"
            "      --llm-url URL      base URL (default https://api.openai.com/v1)\n"
            "      --model NAME       model name (required for openai)\n"
+           "      --llm-cacert FILE  CA bundle (PEM) to verify an HTTPS model server signed by a private CA\n"
+           "                         (default: LLMSYN_LLM_CACERT, else the system store)\n"
+           "      --llm-insecure     do not verify the model server's TLS certificate (warned; testing only)\n"
            "      --temperature T    sampling temperature (default 0.7)\n"
            "      --max-tokens N     completion token limit (default 2048)\n"
            "      --timeout SEC      per-request timeout in seconds (default 120)\n"
@@ -295,6 +301,8 @@ static int parse_option(int c, const char *arg, struct llmsyn_options *o, int *q
     case OPT_FORCE: o->force = 1; return 0;
     case OPT_LLM: o->backend = arg; return 0;
     case OPT_LLM_URL: o->llm_url = arg; return 0;
+    case OPT_LLM_CACERT: o->llm_cacert = arg; return 0;
+    case OPT_LLM_INSECURE: o->llm_insecure = 1; return 0;
     case OPT_MODEL: o->model = arg; return 0;
     case OPT_TEMPERATURE: return parse_double("--temperature", arg, 0, 2, &o->temperature);
     case OPT_MAX_TOKENS:
@@ -353,6 +361,22 @@ static const char *api_key_from_env(const char *backend)
     if (backend && !strcmp(backend, "azure"))
         return first_env(azure);
     return first_env(other);
+}
+
+/* The model server's TLS: LLMSYN_LLM_CACERT when --llm-cacert is not given; a warning for --llm-insecure. */
+static void llm_tls_options(struct llmsyn_options *o, int quiet)
+{
+    const char *env = getenv("LLMSYN_LLM_CACERT");
+    int network = o->backend && strcmp(o->backend, "builtin") != 0;
+
+    if (!o->llm_cacert && env && *env)
+        o->llm_cacert = env;
+    if (o->llm_insecure && network)
+        msg_warn("--llm-insecure: the model server's TLS certificate and host name are NOT verified; anyone on "
+                 "the path can read the prompts and forge the answers");
+    else if ((o->llm_insecure || (o->llm_cacert && !(env && o->llm_cacert == env))) && !network && !quiet)
+        msg_warn("--llm-cacert and --llm-insecure only apply to a network backend (--llm openai, azure, ollama or "
+                 "anthropic)");
 }
 
 /* CLI defaults for model traffic (the library's are off): retries and a stop after failures in a row. */
@@ -551,6 +575,7 @@ int cmd_generate(int argc, char **argv)
         return rc > 0 ? 0 : LLMSYN_E_USAGE;
     }
     o.api_key = api_key_from_env(o.backend);
+    llm_tls_options(&o, quiet);
     default_cache(&o);
     install_signals();
     progress_init(&gp.prog, quiet);

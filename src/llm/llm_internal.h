@@ -52,7 +52,9 @@ struct llm_wire {
     unsigned seed;              /* jitter stream (timing only, never output) */
 };
 
-/* Fills w from the options (url is taken over). Returns 0, or -1 with err (url freed). */
+/* Fills w from the options (url is taken over), including the model server's TLS (o->llm_cacert, checked
+ * readable here so a bad file is refused before any request, LLMSYN_E_INPUT; o->llm_insecure). A TLS
+ * verification failure is never retried. Returns 0, or -1 with err (url freed). */
 int llm_wire_init(struct llm_wire *w, const char *backend, const char *model, char *url,
                   const struct llmsyn_options *o, struct error *err);
 void llm_wire_free(struct llm_wire *w);

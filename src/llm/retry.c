@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -153,6 +154,26 @@ long llm_backoff_ms(long base_ms, unsigned attempt, long retry_after_s, unsigned
     return d / 2 + (long)(jitter_next(seed) % (unsigned long)(d / 2 + 1));
 }
 
+/* --llm-cacert must name a readable regular file: refused before any request, naming the file. */
+static int check_cacert(const char *path, struct error *err)
+{
+    struct stat st;
+    FILE *f = NULL;
+
+    if (!(f = fopen(path, "rb")))
+        return error_set(err, LLMSYN_E_INPUT, "--llm-cacert: cannot read '%s': %s", path, strerror(errno)), -1;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return error_set(err, LLMSYN_E_INPUT, "--llm-cacert: '%s' is not a regular file", path), -1;
+    }
+    if (fgetc(f) == EOF) {
+        fclose(f);
+        return error_set(err, LLMSYN_E_INPUT, "--llm-cacert: cannot read '%s': empty or unreadable", path), -1;
+    }
+    fclose(f);
+    return 0;
+}
+
 int llm_wire_init(struct llm_wire *w, const char *backend, const char *model, char *url,
                   const struct llmsyn_options *o, struct error *err)
 {
@@ -179,7 +200,13 @@ int llm_wire_init(struct llm_wire *w, const char *backend, const char *model, ch
     }
     llm_ratelimit_configure(o->rpm, o->tpm);
     llm_failures_reset(); /* backends are made when a run starts: a new run starts with a clean count */
+    if (o->llm_cacert && !o->llm_insecure && check_cacert(o->llm_cacert, err) < 0)
+        return -1;
     if (!(w->http = http_client_new(err)))
+        return -1;
+    /* TLS settings never enter the cache key: they change who is trusted, not the answers */
+    if ((o->llm_cacert || o->llm_insecure) &&
+        http_client_set_tls(w->http, o->llm_insecure ? NULL : o->llm_cacert, o->llm_insecure, err) < 0)
         return -1;
     return 0;
 nomem:
@@ -296,8 +323,8 @@ static int send_with_retries(struct llm_wire *w, const char *const *headers, con
         if (last.code == LLMSYN_E_INTERRUPTED) /* a stop request: no retry, not a failure of the server */
             break;
         usage->failures++;
-        if (last.code == LLMSYN_E_NOMEM || !retryable(status))
-            break;
+        if (last.code == LLMSYN_E_NOMEM || !retryable(status) || (status == 0 && w->resp.tls_failed))
+            break; /* an unverifiable certificate stays unverifiable: no retry */
         if (w->max_consecutive && atomic_fetch_add(&consecutive_failures, 1) + 1 >= w->max_consecutive) {
             stopped = 1;
             break;

@@ -405,11 +405,30 @@ void http_client_free(struct http_client **c)
     *c = NULL;
 }
 
+int http_client_set_tls(struct http_client *c, const char *cacert, int insecure, struct error *err)
+{
+    CURL *h = c->curl;
+
+    if ((cacert && curl_easy_setopt(h, CURLOPT_CAINFO, cacert) != CURLE_OK) ||
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, insecure ? 0L : 1L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, insecure ? 0L : 2L) != CURLE_OK)
+        return error_set(err, LLMSYN_E_BACKEND, "libcurl refused the TLS settings of the model client"), -1;
+    return 0;
+}
+
+/* Failures of certificate verification or of the CA bundle itself: permanent, worth a hint. */
+static int http_tls_verify_failure(CURLcode rc)
+{
+    return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_ISSUER_ERROR ||
+           rc == CURLE_SSL_CRL_BADFILE;
+}
+
 void http_response_init(struct http_response *r)
 {
     r->status = 0;
     r->retry_after_s = -1;
     r->rl_seen = 0;
+    r->tls_failed = 0;
     buf_init(&r->body, HTTP_MAX_RESPONSE);
 }
 
@@ -421,6 +440,7 @@ void http_response_free(struct http_response *r)
     r->status = 0;
     r->retry_after_s = -1;
     r->rl_seen = 0;
+    r->tls_failed = 0;
 }
 
 /* Builds the header list; *bad is set to the index of a header holding a line break.
@@ -491,8 +511,10 @@ static void http_report(const struct http_client *c, CURLcode rc, const struct h
     n = strlen(detail);
     while (n > 0 && (detail[n - 1] == '\n' || detail[n - 1] == '\r'))
         detail[--n] = '\0';
-    error_set(err, LLMSYN_E_BACKEND, "POST %s failed: %s%s%s%s", where, curl_easy_strerror(rc),
-              n ? " (" : "", detail, n ? ")" : "");
+    error_set(err, LLMSYN_E_BACKEND, "POST %s failed: %s%s%s%s%s", where, curl_easy_strerror(rc),
+              n ? " (" : "", detail, n ? ")" : "",
+              http_tls_verify_failure(rc) ? "; the server's certificate could not be verified: give its CA bundle with "
+                                            "--llm-cacert FILE (or LLMSYN_LLM_CACERT)" : "");
 }
 
 /* Reads status and Retry-After after a completed transfer. */
@@ -526,6 +548,7 @@ int http_post_json(struct http_client *c, const char *url, const char *const *he
     out->status = 0;
     out->retry_after_s = -1;
     out->rl_seen = 0;
+    out->tls_failed = 0;
     buf_reset(&out->body);
     out->body.max = HTTP_MAX_RESPONSE;
     if (http_headers(headers, &list, &bad) < 0) {
@@ -544,6 +567,7 @@ int http_post_json(struct http_client *c, const char *url, const char *const *he
         goto out;
     }
     if (rc != CURLE_OK) {
+        out->tls_failed = http_tls_verify_failure(rc);
         http_report(c, rc, &sink, where, err);
         goto out;
     }

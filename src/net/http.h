@@ -27,6 +27,9 @@ struct http_response {
     unsigned rl_seen;
     long rl_remaining_requests, rl_remaining_tokens; /* >= 0 */
     long rl_reset_requests_ms, rl_reset_tokens_ms;   /* time until the window resets, 0..HTTP_RL_MAX_MS */
+    /* Set by a failed http_post_json when TLS verification or the CA file failed (certificate verify
+     * failed, unknown issuer, bad CA bundle): a retry cannot help. 0 otherwise. */
+    int tls_failed;
 };
 
 #define HTTP_RL_REMAINING_REQUESTS 1u
@@ -54,6 +57,11 @@ int http_global_init(void);
 struct http_client *http_client_new(struct error *err);
 void http_client_free(struct http_client **c);
 
+/* TLS of every later request of c: cacert is a CA bundle file (PEM) used instead of the system store
+ * (NULL: system store; borrowed only for this call); insecure skips peer and host name verification.
+ * Returns 0, or -1 with err (LLMSYN_E_BACKEND) when libcurl refused the setting. */
+int http_client_set_tls(struct http_client *c, const char *cacert, int insecure, struct error *err);
+
 /* Stop requests for model traffic (llmsyn_request_stop calls http_request_stop): every request in
  * flight is abandoned and every later one fails at once, with LLMSYN_E_INTERRUPTED, until
  * http_clear_stop. http_request_stop is async-signal-safe (it sets a flag the loop thread polls at
@@ -71,7 +79,8 @@ void http_response_free(struct http_response *r);
  * "Name: value" lines (may be NULL); Content-Type and Accept are set to application/json.
  * Redirects are not followed; timeout_ms <= 0 means no overall timeout.
  * Returns 0 when a response arrived, whatever its status (out->status, out->body replaced),
- * or -1 with err (LLMSYN_E_BACKEND) naming the URL (userinfo and query removed) and curl's reason,
+ * or -1 with err (LLMSYN_E_BACKEND) naming the URL (userinfo and query removed) and curl's reason
+ * (a TLS verification failure sets out->tls_failed and hints at --llm-cacert),
  * or LLMSYN_E_INTERRUPTED after http_request_stop; header values never appear in errors. */
 int http_post_json(struct http_client *c, const char *url, const char *const *headers, const char *body,
                    size_t len, long timeout_ms, struct http_response *out, struct error *err);
