@@ -1,5 +1,6 @@
 /* http.c - model POSTs on the shared transport: JSON, capped body, timeout, no redirects, rate-limit headers. */
 #include "net/http.h"
+#include "net/easy.h"
 #include "net/transport.h"
 
 #include <ctype.h>
@@ -349,22 +350,10 @@ static int http_client_setup(struct http_client *c)
 {
     CURL *h = c->curl;
 
-    if (curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_USERAGENT, HTTP_USER_AGENT) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
+    if (net_easy_defaults(h, c->errbuf, http_write_cb) < 0 ||
         curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L) != CURLE_OK || /* prefer an HTTP/2 stream to a new connection */
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_write_cb) != CURLE_OK)
+        curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L) != CURLE_OK) /* prefer an HTTP/2 stream to a new connection */
         return -1;
-#if LIBCURL_VERSION_NUM >= 0x075500
-    if (curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK)
-        return -1;
-#else
-    if (curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK)
-        return -1;
-#endif
     return 0;
 }
 

@@ -1,4 +1,4 @@
-/* http.h - the project's HTTP clients over libcurl: model POSTs through one shared multi loop, and upload pools. */
+/* http.h - the model client: POSTs of JSON over libcurl, carried by the shared multi loop (transport.h). */
 #ifndef NET_HTTP_H
 #define NET_HTTP_H
 

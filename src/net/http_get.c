@@ -1,5 +1,6 @@
 /* http_get.c - libcurl easy GET with a capped body, a timeout and same-host redirects only. */
 #include "net/http_get.h"
+#include "net/easy.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -44,21 +45,8 @@ static int get_client_setup(struct http_get_client *c)
 {
     CURL *h = c->curl;
 
-    if (curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_USERAGENT, HTTP_USER_AGENT) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, get_write_cb) != CURLE_OK)
+    if (net_easy_defaults(h, c->errbuf, get_write_cb) < 0 || curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK)
         return -1;
-#if LIBCURL_VERSION_NUM >= 0x075500
-    if (curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK)
-        return -1;
-#else
-    if (curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK)
-        return -1;
-#endif
     return 0;
 }
 

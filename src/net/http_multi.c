@@ -1,5 +1,6 @@
 /* http_multi.c - libcurl multi interface: a fixed pool of transfer slots over one shared connection cache. */
 #include "net/http.h"
+#include "net/easy.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -44,24 +45,14 @@ static int slot_setup(struct http_slot *s, const struct http_multi_opts *o)
     CURL *h = s->easy;
     int bad = 0;
 
-    bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->errbuf) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_USERAGENT, HTTP_USER_AGENT) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
+    bad |= net_easy_defaults(h, s->errbuf, multi_write_cb) < 0;
     bad |= curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, multi_write_cb) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, s) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_PRIVATE, s) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms > 0 ? o->timeout_ms : 0L) != CURLE_OK;
     if (o->connect_timeout_ms > 0)
         bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms) != CURLE_OK;
-#if LIBCURL_VERSION_NUM >= 0x075500
-    bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-#else
-    bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK;
-#endif
     if (o->cacert)
         bad |= curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert) != CURLE_OK;
     if (o->cert)
