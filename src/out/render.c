@@ -61,8 +61,10 @@ static int out_of_room(const struct sink_chunk *c, const char *what, struct erro
     return error_set(err, LLMSYN_E_NOMEM, "cannot hold %s of record %" PRIu64 " in memory", what, c->index);
 }
 
-/* Appends `item` printed unformatted plus "\n"; one_line refuses text holding a line break. */
-static int put_json(struct buf *b, const cJSON *item, int one_line, const struct sink_chunk *c, struct error *err)
+/* Appends `item` printed unformatted plus "\n"; one_line refuses text holding a line break. With `entries`
+ * (bulk-data export) references to those bundle entries are written as literal Type/id. */
+static int put_json(struct buf *b, const cJSON *item, int one_line, const cJSON *entries, const struct sink_chunk *c,
+                    struct error *err)
 {
     char *text = cJSON_PrintUnformatted(item); /* owned: freed with cJSON_free */
     int rc = LLMSYN_OK;
@@ -72,7 +74,7 @@ static int put_json(struct buf *b, const cJSON *item, int one_line, const struct
     if (one_line && strchr(text, '\n'))
         rc = error_set(err, LLMSYN_E_VALIDATION, "a resource of record %" PRIu64 " prints with a line break",
                        c->index);
-    else if (buf_puts(b, text) < 0 || buf_putc(b, '\n') < 0)
+    else if ((entries ? literal_refs_append(b, text, entries) : buf_puts(b, text)) < 0 || buf_putc(b, '\n') < 0)
         rc = out_of_room(c, "the printed JSON", err);
     cJSON_free(text);
     return rc;
@@ -86,7 +88,7 @@ static int render_bundle(const cJSON *bundle, struct sink_chunk *c, struct error
 
     snprintf(name, sizeof name, "record-%010" PRIu64 ".json", c->index);
     rc = chunk_part(c, name, &b, err);
-    return rc != LLMSYN_OK ? rc : put_json(b, bundle, 0, c, err);
+    return rc != LLMSYN_OK ? rc : put_json(b, bundle, 0, NULL, c, err);
 }
 
 /* 1 when s looks like a FHIR resource type: an upper-case letter then letters and digits. */
@@ -114,21 +116,6 @@ static int bundle_entries(const cJSON *bundle, const struct sink_chunk *c, const
     return LLMSYN_OK;
 }
 
-/* Prints one resource as an NDJSON line, its in-bundle urn:uuid references made literal ("Patient/X"):
- * a bulk-data file stands alone, with no bundle to resolve fullUrls against. */
-static int put_literal(struct buf *b, const cJSON *res, const cJSON *entries, const struct sink_chunk *c,
-                       struct error *err)
-{
-    cJSON *copy = NULL; /* owned */
-    int rc;
-
-    if (literal_refs(res, entries, &copy) < 0)
-        return error_set(err, LLMSYN_E_NOMEM, "out of memory");
-    rc = put_json(b, copy ? copy : res, 1, c, err);
-    cJSON_Delete(copy);
-    return rc;
-}
-
 static int render_ndjson(const cJSON *bundle, struct sink_chunk *c, struct error *err)
 {
     const cJSON *entries = NULL, *entry, *res;
@@ -152,7 +139,7 @@ static int render_ndjson(const cJSON *bundle, struct sink_chunk *c, struct error
         snprintf(name, sizeof name, "%s.ndjson", type);
         rc = chunk_part(c, name, &b, err);
         if (rc == LLMSYN_OK)
-            rc = put_literal(b, res, entries, c, err);
+            rc = put_json(b, res, 1, entries, c, err); /* literal references: a bulk file stands alone */
         if (rc != LLMSYN_OK)
             return rc;
     }

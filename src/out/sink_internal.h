@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "util/buf.h"
 #include "util/error.h"
 
 /* The flat table's header line, written once per file by the sink (render.c writes the rows). */
@@ -31,10 +32,10 @@
 #define SINK_SYNTHEA_PROCEDURES "procedures.csv"
 #define SINK_SYNTHEA_PROCEDURES_HEADER "DATE,PATIENT,ENCOUNTER,CODE,DESCRIPTION,BASE_COST,REASONCODE,REASONDESCRIPTION\n"
 
-/* For bulk-data export: *out = a copy of resource `res` whose "reference": "urn:uuid:X" values that name an
- * entry of the bundle's `entries` are rewritten to the literal "Type/X" (caller deletes), or NULL when res
- * holds no such reference (print res itself). Returns 0, or -1 when memory runs out. */
-int literal_refs(const cJSON *res, const cJSON *entries, cJSON **out);
+/* For bulk-data export: appends `text` (a resource printed by cJSON_PrintUnformatted) to b with every
+ * "reference": "urn:uuid:X" that names an entry of the bundle's `entries` rewritten to the literal "Type/X".
+ * Returns 0, or -1 when memory runs out. */
+int literal_refs_append(struct buf *b, const char *text, const cJSON *entries);
 
 /* Returns "<dir>/<prefix><name><suffix>" (dir may be "" for no folder); caller frees with free().
  * NULL with errno ENOMEM when memory runs out. */
